@@ -1,0 +1,40 @@
+"""Small plotting helpers shared by the figure scripts (matplotlib, no global pyplot state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["band", "new_figure", "save_figure"]
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 4.2, height: float = 3.2, **kw):
+    """A ``Figure`` and its axes array (always 2-D), sized ``width x height`` inches per panel.
+
+    Uses :class:`matplotlib.figure.Figure` directly, so figure scripts can run in parallel
+    processes or threads without touching pyplot's global state.
+    """
+    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, axes
+
+
+def save_figure(fig: Figure, path) -> Path:
+    """Write ``fig`` as a PNG (150 dpi) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    return path
+
+
+def band(ax, x, samples, *, label=None, color=None, z: float = 1.96):
+    """Plot the mean of ``samples`` (shape (n_seeds, len(x))) with a normal 95% band for the mean."""
+    samples = np.asarray(samples, dtype=float)
+    mean = samples.mean(axis=0)
+    n = samples.shape[0]
+    half = z * samples.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
+    (line,) = ax.plot(x, mean, label=label, color=color)
+    ax.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=0.25, linewidth=0)
+    return line

@@ -1,0 +1,268 @@
+"""Registry of paper figures (``experiments/``) and theorem checks (``proofs_check/``).
+
+Adding a figure or a theorem is one module, found automatically:
+
+**An experiment** is a module ``experiments/NAME.py`` (any name not starting with ``_``) that defines
+
+- ``TITLE`` (str): what the figure shows, in one line;
+- ``PAPER`` (str): the paper, and the figure/table/section reproduced;
+- ``run(quick: bool, seed: int) -> dict``: computes every number (JSON-serialisable; numpy arrays are
+  fine). ``quick=True`` must finish in seconds and is run by the test suite;
+- ``claims(numbers: dict) -> list[Claim]``: the headline claims, each with our number, the paper's
+  number (or ``None``), and whether the claim holds;
+- ``plot(numbers: dict, path: pathlib.Path) -> None``: writes the PNG.
+
+**A theorem check** is a function in a module ``proofs_check/NAME.py`` decorated with
+:func:`theorem`: it receives one instance (drawn by the ``draw`` function given to the decorator
+from a numpy Generator, or by a hypothesis strategy in the tests) and returns the violation of the
+claim on that instance (0 when it holds exactly). The runner keeps the worst violation over many
+instances and compares it with the tolerance.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from ._validation import as_rng, check_integer
+
+__all__ = [
+    "CheckResult",
+    "Claim",
+    "Theorem",
+    "discover_experiments",
+    "discover_theorems",
+    "run_theorem",
+    "theorem",
+    "to_jsonable",
+]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement of a figure: our number, the paper's number, and whether it holds.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier, unique within the experiment (e.g. ``"ipo_tau=0.1"``).
+    claim : str
+        The statement in words.
+    ours : Any
+        Our computed number(s), JSON-serialisable.
+    holds : bool
+        Whether the claim holds for our numbers.
+    paper : Any, optional
+        The paper's reported number, or ``None`` when the paper gives none.
+    """
+
+    name: str
+    claim: str
+    ours: Any
+    holds: bool
+    paper: Any = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "holds", bool(self.holds))
+
+
+@dataclass(frozen=True)
+class Theorem:
+    """A registered theorem check (see :func:`theorem`)."""
+
+    name: str
+    claim: str
+    reference: str
+    draw: Callable[[np.random.Generator], Any]
+    violation: Callable[[Any], float]
+    tolerance: float
+    module: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of running a theorem check on random instances.
+
+    ``holds`` is ``worst_violation <= tolerance``.
+    """
+
+    name: str
+    claim: str
+    reference: str
+    worst_violation: float
+    tolerance: float
+    n_instances: int
+    worst_instance: str = field(default="", repr=False)
+
+    @property
+    def holds(self) -> bool:
+        """Whether the worst violation found is within the tolerance."""
+        return bool(np.isfinite(self.worst_violation) and self.worst_violation <= self.tolerance)
+
+
+_THEOREMS: dict[str, Theorem] = {}
+
+
+def theorem(name: str, *, claim: str, reference: str, draw: Callable, tolerance: float = 1e-9):
+    r"""Register a theorem check.
+
+    The decorated function maps one instance to the violation of the claim on it (a float >= 0; 0
+    when the claim holds exactly). It is returned unchanged, so tests can call it on instances drawn
+    by hypothesis.
+
+    Parameters
+    ----------
+    name : str
+        Unique name, ``"module.short_name"`` by convention.
+    claim : str
+        The statement, in words.
+    reference : str
+        Paper and theorem/equation number.
+    draw : callable
+        ``draw(rng) -> instance``; must sometimes produce degenerate instances (ties, zeros, ...).
+    tolerance : float
+        Largest violation that still counts as "holds" (numerical error of the check).
+
+    Examples
+    --------
+    >>> @theorem("doc.square_nonneg", claim="x^2 >= 0", reference="folklore",
+    ...          draw=lambda rng: rng.normal())
+    ... def square_nonneg(x):
+    ...     return max(0.0, -x * x)
+    >>> run_theorem("doc.square_nonneg", n_instances=10, seed=0).holds
+    True
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+
+    def deco(fn):
+        _THEOREMS[name] = Theorem(
+            name=name,
+            claim=claim,
+            reference=reference,
+            draw=draw,
+            violation=fn,
+            tolerance=float(tolerance),
+            module=getattr(fn, "__module__", ""),
+        )
+        fn.theorem = _THEOREMS[name]
+        return fn
+
+    return deco
+
+
+def run_theorem(name_or_theorem, n_instances: int = 100, seed: int = 0) -> CheckResult:
+    """Run a theorem check on ``n_instances`` instances drawn from ``seed``; keep the worst violation.
+
+    A violation that is NaN, or an exception raised by the check, counts as an infinite violation.
+
+    Examples
+    --------
+    >>> import proofs_check.core  # registers the core theorems
+    >>> run_theorem("core.gibbs_maximises_regularised_objective", n_instances=5).holds
+    True
+    """
+    t = _THEOREMS[name_or_theorem] if isinstance(name_or_theorem, str) else name_or_theorem
+    n_instances = check_integer(n_instances, "n_instances", minimum=1)
+    rng = as_rng(seed)
+    worst, worst_inst = -np.inf, ""
+    for _ in range(n_instances):
+        inst = t.draw(rng)
+        try:
+            v = float(t.violation(inst))
+        except Exception as exc:  # a crash on a valid instance is a failed check
+            v, inst = np.inf, {"instance": inst, "error": repr(exc)}
+        if np.isnan(v):
+            v = np.inf
+        if v > worst:
+            worst, worst_inst = v, inst
+    return CheckResult(
+        name=t.name,
+        claim=t.claim,
+        reference=t.reference,
+        worst_violation=float(max(worst, 0.0)),
+        tolerance=t.tolerance,
+        n_instances=n_instances,
+        worst_instance=_short_repr(worst_inst),
+    )
+
+
+def _short_repr(x, limit: int = 2000) -> str:
+    with np.printoptions(precision=6, threshold=50):
+        s = repr(x)
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+def _import_all(package: str) -> list[ModuleType]:
+    pkg = importlib.import_module(package)
+    mods = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        mods.append(importlib.import_module(f"{package}.{info.name}"))
+    return mods
+
+
+def discover_theorems(package: str = "proofs_check") -> dict[str, Theorem]:
+    """Import every module of ``package`` and return the registered theorems, by name."""
+    for mod in _import_all(package):
+        del mod
+    return dict(sorted(_THEOREMS.items()))
+
+
+_REQUIRED = ("TITLE", "PAPER", "run", "claims", "plot")
+
+
+def discover_experiments(package: str = "experiments") -> dict[str, ModuleType]:
+    """Import every module of ``package`` that defines an experiment; return them by name.
+
+    Raises
+    ------
+    ValueError
+        If a module lacks one of ``TITLE``, ``PAPER``, ``run``, ``claims``, ``plot``.
+    """
+    out = {}
+    for mod in _import_all(package):
+        missing = [a for a in _REQUIRED if not hasattr(mod, a)]
+        if missing:
+            raise ValueError(f"experiment module {mod.__name__} lacks {', '.join(missing)}")
+        out[mod.__name__.rsplit(".", 1)[-1]] = mod
+    return out
+
+
+def to_jsonable(x):
+    """Convert numpy scalars and arrays (nested in dicts, lists, tuples) to JSON-serialisable values.
+
+    Non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"``.
+
+    Examples
+    --------
+    >>> to_jsonable({"a": np.arange(2), "b": np.float64(np.inf)})
+    {'a': [0, 1], 'b': 'inf'}
+    """
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return to_jsonable(x.tolist())
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if np.isnan(x):
+            return "nan"
+        if np.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return x
+    if isinstance(x, Claim):
+        return to_jsonable(x.__dict__)
+    return x
