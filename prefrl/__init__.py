@@ -30,6 +30,7 @@ _SUBMODULES = {
     "expressivity",
     "barfi",
     "curriculum",
+    "restricted",
     "testing",
     "torch",
 }
