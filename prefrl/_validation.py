@@ -274,10 +274,12 @@ def check_preference_matrix(P, name: str = "P", *, atol: float = ATOL) -> np.nda
     P = check_array(P, name, ndim=2)
     if P.shape[0] != P.shape[1]:
         raise ValueError(f"{name} must be square, got shape {P.shape}")
-    out = (P < 0) | (P > 1)
+    out = (P < -atol) | (P > 1 + atol)
     if out.any():
         idx = _first_bad(out)
         raise ValueError(f"{name}{format_index(idx)} = {P[idx]:.6g}, must be in [0, 1]")
+    # Sums of mixture weights can land at 1 + 2e-16: bring such rounding back into [0, 1].
+    P = np.clip(P, 0.0, 1.0)
     diag = np.abs(np.diag(P) - 0.5) > atol
     if diag.any():
         i = int(np.argmax(diag))

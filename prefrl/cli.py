@@ -213,6 +213,7 @@ def _table(records: list[dict], title: str) -> str:
 
 
 def _print_table(records: list[dict], title: str) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
@@ -220,10 +221,10 @@ def _print_table(records: list[dict], title: str) -> None:
         table.add_column(col, overflow="fold")
     for r in records:
         table.add_row(
-            r["name"],
-            r["claim"],
-            _fmt(r["ours"]),
-            _fmt(r["paper"]),
+            escape(r["name"]),
+            escape(r["claim"]),
+            escape(_fmt(r["ours"])),
+            escape(_fmt(r["paper"])),
             "[green]yes[/]" if r["holds"] else "[bold red]NO[/]",
         )
     console = _console()
@@ -256,8 +257,10 @@ def cmd_list(args) -> int:
     table = Table(title=f"prefrl: {len(exps)} figures, {len(thms)} theorem checks")
     for col in ("kind", "name", "what", "paper"):
         table.add_column(col, overflow="fold")
+    from rich.markup import escape
+
     for r in records:
-        table.add_row(r["kind"], r["name"], r["title"], r["paper"])
+        table.add_row(*(escape(r[k]) for k in ("kind", "name", "title", "paper")))
     _console().print(table)
     return 0
 

@@ -1,0 +1,1201 @@
+r"""Restricted policy and reward classes: KL projections, RLHF and DPO within classes, EXO vs DPO.
+
+When every policy is available, RLHF, DPO and EXO share one optimum, the Gibbs tilt
+:math:`\pi^* = \pi_{ref} e^{r^*/\beta}/Z`. At scale the classes are restricted, and the methods part
+ways. This module makes the bandit version exact.
+
+* The **policy class** is log-linear, :math:`\pi_\theta(y) \propto \pi_{ref}(y)\exp(\theta^\top
+  \phi(y))` with user features :math:`\phi` of shape ``(K, d)`` (see
+  :class:`prefrl.policies.LogLinearPolicy`); ``features = np.eye(K)`` is the full class.
+* The **reward class** is linear, :math:`r_w(y) = w^\top \psi(y)` with features :math:`\psi` of
+  shape ``(K, m)``.
+
+Two projections onto the policy class do all the work:
+
+* :func:`forward_kl_projection`, :math:`\min_\theta \mathrm{KL}(p \,\|\, \pi_\theta)`: convex,
+  solved by moment matching :math:`\mathbb{E}_{\pi_\theta}\phi = \mathbb{E}_p\phi` (mean-seeking);
+* :func:`reverse_kl_projection`, :math:`\min_\theta \mathrm{KL}(\pi_\theta \,\|\, p)`: non-convex,
+  solved from several starts (mode-seeking). Since
+  :math:`\mathbb{E}_\pi r - \beta\mathrm{KL}(\pi\|\pi_{ref}) = \beta\log Z - \beta\,
+  \mathrm{KL}(\pi \,\|\, \pi_{ref}e^{r/\beta}/Z)`, it is also RLHF's policy step within the class.
+
+DPO within the log-linear class is a logistic regression in :math:`\beta\theta` (the reference
+and the normaliser cancel in the margin), so it is the Bradley-Terry fit in the *implicit* reward
+class :math:`\{\beta\theta^\top\phi\}` (Shi et al. 2025, "Understanding the Performance Gap in
+Preference Learning"). The K-sample EXO loss tends to the reverse KL and the K-sample DPO loss to
+the forward KL (Ji et al. 2024, "Towards Efficient Exact Optimization of Language Model
+Alignment"), which is why, in a class that cannot represent :math:`\pi^*`, EXO settles on a mode and
+DPO spreads between modes.
+
+Every solver returns a frozen result object with a certificate (the max-norm of the gradient of
+the objective it minimises, computed at the returned point).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog, minimize
+from scipy.special import log_expit
+
+from ._validation import (
+    as_rng,
+    check_array,
+    check_distribution,
+    check_indices,
+    check_integer,
+    check_nonnegative,
+    check_positive,
+    check_preference_matrix,
+)
+from .losses import value_and_grad
+from .policies import LogLinearPolicy, gibbs, kl, regularized_objective
+
+__all__ = [
+    "KSampleTraining",
+    "LinearBTFit",
+    "OnlineDPOResult",
+    "ProjectionResult",
+    "RestrictedFit",
+    "dpo_restricted",
+    "dpo_restricted_dataset",
+    "forward_kl_projection",
+    "k_sample_expected_loss",
+    "k_sample_limit",
+    "k_sample_loss",
+    "linear_bt_mle",
+    "linear_bt_mle_dataset",
+    "online_dpo",
+    "policy_value",
+    "reverse_kl_projection",
+    "rlhf_restricted",
+    "rlhf_restricted_dataset",
+    "train_k_sample",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Result objects
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectionResult:
+    """A KL projection onto a log-linear class.
+
+    Attributes
+    ----------
+    policy : array, shape (K,)
+        The projected policy :math:`\\pi_{\\hat\\theta}`.
+    theta : array, shape (d,)
+        Its parameter (the minimum-norm one when the features are rank-deficient).
+    value : float
+        The divergence at the optimum (forward or reverse KL to the target).
+    iterations : int
+        Solver iterations (summed over starts for the reverse projection).
+    certificate : float
+        Max-norm of the gradient of the divergence at ``theta`` (first-order condition).
+    converged : bool
+        Whether ``certificate`` reached the solver tolerance. False for a forward projection whose
+        moment lies on the boundary of the feature hull: the infimum is then not attained.
+    start_values : array
+        The local minima found from every start (reverse projection; one entry for the forward one).
+    """
+
+    policy: np.ndarray
+    theta: np.ndarray
+    value: float
+    iterations: int
+    certificate: float
+    converged: bool
+    start_values: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class LinearBTFit:
+    """A Bradley-Terry maximum-likelihood fit in a linear reward class (see :func:`linear_bt_mle`).
+
+    Attributes
+    ----------
+    weights : array, shape (m,)
+        The minimum-norm maximiser :math:`\\hat w`.
+    rewards : array, shape (K,)
+        :math:`\\hat r = \\psi \\hat w`.
+    value : float
+        The minimised (weighted) negative log-likelihood.
+    iterations : int
+        Newton iterations.
+    certificate : float
+        Max-norm of the gradient at ``weights``.
+    converged : bool
+        False when the likelihood has no finite maximiser (comparisons separable by a feature
+        direction, checked by a linear program, and ``l2 = 0``).
+    """
+
+    weights: np.ndarray
+    rewards: np.ndarray
+    value: float
+    iterations: int
+    certificate: float
+    converged: bool
+
+
+@dataclass(frozen=True, eq=False)
+class RestrictedFit:
+    """The policy that RLHF or DPO returns within a restricted class.
+
+    Attributes
+    ----------
+    policy : array, shape (K,)
+    theta : array, shape (d,)
+        Parameter of the log-linear policy.
+    value : float
+        The method's own objective at the optimum: the maximised :math:`V_{\\hat r}` for RLHF, the
+        minimised DPO loss for DPO.
+    iterations : int
+    certificate : float
+        Largest first-order residual of the stages (reward fit and policy step).
+    converged : bool
+    reward : array, shape (K,)
+        The reward the method fits: :math:`\\hat r = \\psi\\hat w` for RLHF, the implicit reward
+        :math:`\\beta\\hat\\theta^\\top\\phi` for DPO.
+    """
+
+    policy: np.ndarray
+    theta: np.ndarray
+    value: float
+    iterations: int
+    certificate: float
+    converged: bool
+    reward: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class OnlineDPOResult:
+    """Trajectory of online DPO (see :func:`online_dpo`).
+
+    Attributes
+    ----------
+    policy : array, shape (K,)
+        The final policy.
+    theta : array, shape (d,)
+    thetas : array, shape (rounds + 1, d)
+        The parameter after every round (row 0 is the start, zero).
+    values : array, shape (rounds + 1,)
+        :math:`V^*(\\pi_{\\theta_t})` after every round.
+    iterations : int
+        Gradient steps taken.
+    certificate : float
+        Max-norm of the gradient of the last round's sampled loss at the final parameter.
+    """
+
+    policy: np.ndarray
+    theta: np.ndarray
+    thetas: np.ndarray
+    values: np.ndarray
+    iterations: int
+    certificate: float
+
+
+@dataclass(frozen=True, eq=False)
+class KSampleTraining:
+    """Result of K-sample EXO or DPO training on a log-linear class (see :func:`train_k_sample`).
+
+    Attributes
+    ----------
+    policy : array, shape (K,)
+        :math:`\\pi_{\\theta}^{\\beta_\\pi} \\propto \\pi_{ref}\\, e^{\\beta_\\pi \\theta^\\top\\phi}`,
+        the policy the loss compares with the target (equal to :math:`\\pi_\\theta` for
+        :math:`\\beta_\\pi = 1`).
+    theta : array, shape (d,)
+        The final (Polyak-averaged over the last half of the steps) parameter.
+    losses : array, shape (steps,)
+        Mean minibatch loss at every step.
+    iterations : int
+        Steps taken.
+    certificate : float
+        Max-norm of the gradient of the K -> infinity limit of the loss at ``theta`` (how far the
+        fit is from the limit's stationary point; it tends to 0 only as K grows).
+    """
+
+    policy: np.ndarray
+    theta: np.ndarray
+    losses: np.ndarray
+    iterations: int
+    certificate: float
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _policy_class(features, reference) -> LogLinearPolicy:
+    phi = check_array(features, "features", ndim=2)
+    if reference is not None:
+        reference = check_distribution(reference, "reference", size=phi.shape[0])
+    return LogLinearPolicy(phi, reference)
+
+
+def _check_target(target, K: int) -> np.ndarray:
+    return check_distribution(target, "target", size=K)
+
+
+def _weights_from_population(P, mu) -> np.ndarray:
+    P = check_preference_matrix(P, "P")
+    mu = check_distribution(mu, "mu", size=P.shape[0])
+    W = np.outer(mu, mu) * P
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+def _weights_from_dataset(winners, losers, K: int) -> np.ndarray:
+    w = check_indices(winners, "winners", K)
+    lo = check_indices(losers, "losers", K)
+    if w.shape != lo.shape:
+        raise ValueError(f"winners and losers must have the same length, got {w.size} and {lo.size}")
+    if w.size == 0:
+        raise ValueError("winners must not be empty")
+    W = np.zeros((K, K))
+    np.add.at(W, (w, lo), 1.0)
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+def _lse(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """A lean logsumexp (scipy's is slow on tiny arrays); ``z`` has a finite entry per slice."""
+    m = np.max(z, axis=axis, keepdims=True)
+    out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _log_ref(cls: LogLinearPolicy) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(cls.reference)
+
+
+def _log_probs(cls: LogLinearPolicy, theta: np.ndarray) -> np.ndarray:
+    z = _log_ref(cls) + cls.features @ theta
+    return z - _lse(z)
+
+
+def _log_partition(cls: LogLinearPolicy, theta: np.ndarray) -> float:
+    return float(_lse(_log_ref(cls) + cls.features @ theta))
+
+
+def _newton_min_norm(fun_grad_hess, x0, *, tol=1e-11, max_iter=200):
+    """Damped Newton for a convex function, with min-norm (lstsq) steps for singular Hessians.
+
+    Returns (x, f, iterations, gradient max-norm, converged).
+    """
+    x = np.array(x0, dtype=float)
+    f, g, H = fun_grad_hess(x)
+    it = 0
+    for it in range(1, max_iter + 1):
+        gmax = float(np.max(np.abs(g))) if g.size else 0.0
+        if gmax <= tol * (1.0 + abs(f)):
+            return x, f, it - 1, gmax, True
+        step = np.linalg.lstsq(H, -g, rcond=1e-13)[0]
+        if not np.all(np.isfinite(step)) or step @ g >= 0:
+            step = -g
+        t = 1.0
+        while True:
+            xn = x + t * step
+            fn, gn, Hn = fun_grad_hess(xn)
+            if np.isfinite(fn) and fn <= f + 1e-4 * t * (step @ g):
+                break
+            t *= 0.5
+            if t < 1e-14:
+                gmax = float(np.max(np.abs(g)))
+                return x, f, it, gmax, gmax <= 1e-7 * (1.0 + abs(f))
+        x, f, g, H = xn, fn, gn, Hn
+    gmax = float(np.max(np.abs(g))) if g.size else 0.0
+    return x, f, max_iter, gmax, gmax <= tol * (1.0 + abs(f))
+
+
+# ----------------------------------------------------------------------------------------------
+# Projections
+# ----------------------------------------------------------------------------------------------
+
+
+def forward_kl_projection(target, features, reference=None) -> ProjectionResult:
+    r"""Forward-KL (moment-matching) projection of a distribution onto a log-linear class.
+
+    .. math::
+        \hat\theta = \arg\min_{\theta \in \mathbb{R}^d} \mathrm{KL}(p \,\|\, \pi_\theta), \qquad
+        \pi_\theta(y) = \frac{\pi_{ref}(y)\, e^{\theta^\top\phi(y)}}{\sum_{y'} \pi_{ref}(y')\,
+        e^{\theta^\top\phi(y')}},
+
+    where :math:`p` is the target, :math:`\phi(y) \in \mathbb{R}^d` the features and
+    :math:`\pi_{ref}` the reference. The objective is :math:`\log Z_\theta - \theta^\top
+    \mathbb{E}_p\phi` plus a constant, convex, with first-order condition
+    :math:`\mathbb{E}_{\pi_\theta}\phi = \mathbb{E}_p\phi` (moment matching, as for maximum likelihood
+    in an exponential family). It is the :math:`K\to\infty` limit of the K-sample DPO loss (Ji et al. 2024,
+    "Towards Efficient and Exact Optimization of Language Model Alignment"): mean-seeking.
+    Solved by damped Newton (Hessian :math:`\mathrm{Cov}_{\pi_\theta}\phi`) from
+    :math:`\theta = 0`, which gives the minimum-norm :math:`\hat\theta` when the features are
+    rank-deficient.
+
+    Parameters
+    ----------
+    target : array, shape (K,)
+        :math:`p`, zero wherever the reference is zero.
+    features : array, shape (K, d)
+        Row ``y`` is :math:`\phi(y)`.
+    reference : array, shape (K,), optional
+        :math:`\pi_{ref}`; uniform by default.
+
+    Returns
+    -------
+    ProjectionResult
+        ``converged`` is False when :math:`\mathbb{E}_p\phi` lies on the relative boundary of the
+        convex hull of the features (checked by a linear program): the minimiser is then at
+        infinity, and the returned policy approaches it.
+
+    Examples
+    --------
+    The Gaussian-like class with features :math:`(y, y^2)` matches mean and second moment:
+
+    >>> y = np.arange(5.0)
+    >>> target = np.array([0.4, 0.1, 0.0, 0.1, 0.4])
+    >>> res = forward_kl_projection(target, np.c_[y, y**2])
+    >>> bool(np.allclose(res.policy @ y, target @ y)), bool(np.allclose(res.policy @ y**2, target @ y**2))
+    (True, True)
+    """
+    cls = _policy_class(features, reference)
+    p = _check_target(target, cls.n_actions)
+    off = (cls.reference == 0) & (p > 0)
+    if off.any():
+        i = int(np.argmax(off))
+        raise ValueError(
+            f"target[{i}] = {p[i]:.6g} > 0 where reference[{i}] = 0: every policy in the class has "
+            "infinite forward KL"
+        )
+    phi = cls.features
+    m = p @ phi
+
+    def fgh(theta):
+        lp = _log_probs(cls, theta)
+        q = np.exp(lp)
+        mean = q @ phi
+        c = phi - mean
+        return float(_log_partition(cls, theta) - theta @ m), mean - m, (c * q[:, None]).T @ c
+
+    theta, _, it, cert, ok = _newton_min_norm(fgh, np.zeros(cls.dim))
+    policy = cls.probs(theta)
+    value = float(kl(p, policy))
+    ok = ok and _in_relative_interior(phi[cls.reference > 0], m)
+    return ProjectionResult(policy, theta, value, it, cert, ok, np.array([value]))
+
+
+def _in_relative_interior(points: np.ndarray, m: np.ndarray) -> bool:
+    """Whether m = sum_y lam_y points[y] with every lam_y > 0 (the moment is attained)."""
+    n = points.shape[0]
+    # max t  s.t.  lam >= t, sum lam = 1, lam @ points = m  (variables lam_1..n, t)
+    c = np.zeros(n + 1)
+    c[-1] = -1.0
+    A_eq = np.zeros((1 + points.shape[1], n + 1))
+    A_eq[0, :n] = 1.0
+    A_eq[1:, :n] = points.T
+    b_eq = np.r_[1.0, m]
+    A_ub = np.c_[-np.eye(n), np.ones(n)]
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(n), A_eq=A_eq, b_eq=b_eq,
+                  bounds=[(0, None)] * n + [(None, 1.0)], method="highs")
+    return bool(res.status == 0 and -res.fun > 1e-9)
+
+
+def _reverse_kl_parts(cls: LogLinearPolicy, log_target: np.ndarray, theta: np.ndarray):
+    """Reverse KL(pi_theta || p), its gradient Cov(phi, l) and Hessian, on supp(reference)."""
+    on = cls.reference > 0
+    lp = _log_probs(cls, theta)
+    q = np.where(on, np.exp(lp), 0.0)
+    ell = np.where(on, lp - np.where(on, log_target, 0.0), 0.0)
+    L = float(q @ ell)
+    c = cls.features - q @ cls.features
+    grad = (q * ell) @ c
+    cov = (c * q[:, None]).T @ c
+    hess = cov + (c * (q * (ell - L))[:, None]).T @ c
+    return L, grad, hess
+
+
+def reverse_kl_projection(
+    target, features, reference=None, *, n_starts: int = 4, rng=0, extra_starts=None
+) -> ProjectionResult:
+    r"""Reverse-KL (mode-seeking) projection of a distribution onto a log-linear class.
+
+    .. math::
+        \hat\theta = \arg\min_{\theta \in \mathbb{R}^d} \mathrm{KL}(\pi_\theta \,\|\, p)
+        = \arg\min_\theta \sum_y \pi_\theta(y) \log\frac{\pi_\theta(y)}{p(y)},
+
+    with :math:`\pi_\theta(y) \propto \pi_{ref}(y)\, e^{\theta^\top\phi(y)}` as in
+    :func:`forward_kl_projection`. The gradient is :math:`\mathrm{Cov}_{\pi_\theta}(\phi, \ell)`
+    with :math:`\ell = \log\pi_\theta - \log p`, and the Hessian
+    :math:`\mathrm{Cov}_{\pi_\theta}\phi + \mathbb{E}_{\pi_\theta}[(\phi-\bar\phi)(\phi-\bar\phi)^\top
+    (\ell - \mathrm{KL})]`, which can be indefinite: the problem is non-convex (a bimodal target
+    has a local minimum on each mode). For :math:`p = \pi_{ref} e^{r/\beta}/Z`,
+
+    .. math::
+        \mathbb{E}_\pi r - \beta\,\mathrm{KL}(\pi\,\|\,\pi_{ref}) = \beta \log Z - \beta\,
+        \mathrm{KL}(\pi \,\|\, p),
+
+    so this is the RLHF policy step within the class (Shi et al. 2025, "Understanding the
+    Performance Gap in Preference Learning", Sec. 3), and the :math:`K\to\infty` limit of the
+    K-sample EXO loss (Ji et al. 2024). Trust-region Newton runs from ``n_starts`` starts
+    (zero, the forward projection and random ones), from a concentrated start near each of the 64
+    most likely actions of the target (the moment match of :math:`0.9\,\delta_y + 0.1\,p`) and from
+    ``extra_starts``; the best local minimum is returned with its first-order certificate.
+
+    Parameters
+    ----------
+    target : array, shape (K,)
+        :math:`p`, positive wherever the reference is positive.
+    features : array, shape (K, d)
+    reference : array, shape (K,), optional
+        Uniform by default.
+    n_starts : int >= 1
+        Number of generic starts (zero and the forward projection come first, then random ones);
+        the concentrated starts come on top. When the target lies in the class (its forward
+        projection has reverse KL <= 1e-13), that point is the global minimum and is returned.
+    rng : int or numpy.random.Generator
+        Seeds the random starts.
+    extra_starts : array, shape (n, d), optional
+        Further starting points (e.g. one per mode of the target).
+
+    Returns
+    -------
+    ProjectionResult
+        ``start_values`` lists the local minima from every start; ``converged`` says whether the
+        best one meets the gradient tolerance.
+
+    Examples
+    --------
+    A bimodal target over 9 ordered actions and the Gaussian-like class: the reverse projection
+    sits on the taller mode (at 2), with a smaller KL than the local minimum on the other mode.
+
+    >>> y = np.arange(9.0)
+    >>> target = np.exp(-(y - 2) ** 2) * 0.6 + np.exp(-(y - 6) ** 2) * 0.4
+    >>> target /= target.sum()
+    >>> res = reverse_kl_projection(target, np.c_[y, y**2])
+    >>> int(np.argmax(res.policy)), bool(res.converged), bool(res.value < res.start_values.max())
+    (2, True, True)
+    """
+    cls = _policy_class(features, reference)
+    p = _check_target(target, cls.n_actions)
+    n_starts = check_integer(n_starts, "n_starts", minimum=1)
+    gen = as_rng(rng)
+    on = cls.reference > 0
+    bad = on & (p <= 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"target[{i}] = 0 where reference[{i}] > 0: every policy in the class has infinite "
+            "reverse KL"
+        )
+    log_p = np.full(cls.n_actions, -np.inf)
+    log_p[p > 0] = np.log(p[p > 0])
+    d = cls.dim
+    fwd = forward_kl_projection(p, cls.features, cls.reference)
+    if fwd.converged and _reverse_kl_parts(cls, log_p, fwd.theta)[0] <= 1e-13:
+        # The target is in the class: KL = 0 is the global minimum, no search needed.
+        n_starts, starts = 1, [fwd.theta]
+    else:
+        starts = [np.zeros(d), fwd.theta][:n_starts]
+    scale = 1.0 / (1.0 + np.std(cls.features[on], axis=0))
+    while len(starts) < n_starts:
+        starts.append(gen.normal(size=d) * 3.0 * scale)
+    # Concentrated starts: the moment match of 0.9 * point mass + 0.1 * target at each of the
+    # (up to 64) most likely actions, so that a local minimum on every mode is visited.
+    for y in np.argsort(-p, kind="stable")[: min(64, int(on.sum())) if n_starts > 1 else 0]:
+        q = 0.1 * p + 0.9 * np.eye(cls.n_actions)[y]
+        starts.append(forward_kl_projection(q, cls.features, cls.reference).theta)
+    if extra_starts is not None:
+        extra = check_array(extra_starts, "extra_starts", ndim=2, shape=(None, d))
+        starts.extend(list(extra))
+
+    cache: dict = {}
+
+    def parts(t):
+        key = t.tobytes()
+        if key not in cache:
+            cache.clear()
+            cache[key] = _reverse_kl_parts(cls, log_p, t)
+        return cache[key]
+
+    best, values, total_it = None, [], 0
+    for x0 in starts:
+        res = minimize(
+            lambda t: parts(t)[0],
+            x0,
+            jac=lambda t: parts(t)[1],
+            hess=lambda t: parts(t)[2],
+            method="trust-exact",
+            options={"gtol": 1e-12, "maxiter": 500},
+        )
+        theta = res.x
+        L, g, _ = _reverse_kl_parts(cls, log_p, theta)
+        total_it += int(res.nit)
+        values.append(L)
+        cert = float(np.max(np.abs(g)))
+        if best is None or L < best[0] - 1e-12 or (abs(L - best[0]) <= 1e-12 and cert < best[2]):
+            best = (L, theta, cert)
+    L, theta, cert = best
+    return ProjectionResult(
+        cls.probs(theta), theta, float(L), total_it, cert, cert <= 1e-8, np.array(values)
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Bradley-Terry in a linear reward class
+# ----------------------------------------------------------------------------------------------
+
+
+def _linear_bt(W: np.ndarray, psi: np.ndarray, l2: float) -> LinearBTFit:
+    iu = np.nonzero(W > 0)
+    wts = W[iu]
+    D = psi[iu[0]] - psi[iu[1]]  # (n_pairs, m): psi(winner) - psi(loser)
+
+    def fgh(w):
+        z = D @ w
+        f = float(-(wts * log_expit(z)).sum() + 0.5 * l2 * (w @ w))
+        s = np.exp(log_expit(-z))  # sigma(-z)
+        g = -(wts * s) @ D + l2 * w
+        curv = wts * s * (1.0 - s)
+        H = (D * curv[:, None]).T @ D + l2 * np.eye(w.size)
+        return f, g, H
+
+    w, f, it, cert, ok = _newton_min_norm(fgh, np.zeros(psi.shape[1]), max_iter=100)
+    if l2 == 0 and D.size:
+        ok = ok and not _separable(D)
+    return LinearBTFit(w, psi @ w, f, it, cert, ok)
+
+
+def _separable(D: np.ndarray) -> bool:
+    """Whether some w has D @ w >= 0 with a strict inequality (the likelihood has no maximiser)."""
+    m = D.shape[1]
+    res = linprog(-D.sum(axis=0), A_ub=-D, b_ub=np.zeros(D.shape[0]), bounds=[(-1, 1)] * m,
+                  method="highs")
+    return bool(res.status == 0 and -res.fun > 1e-9)
+
+
+def linear_bt_mle(P, mu, features) -> LinearBTFit:
+    r"""Population Bradley-Terry maximum likelihood in a linear reward class.
+
+    .. math::
+        \hat w = \arg\min_{w\in\mathbb{R}^m} \sum_{y, y'} \mu(y)\mu(y')\,P[y, y']\,
+        \big(-\log\sigma\big(w^\top(\psi(y) - \psi(y'))\big)\big), \qquad \hat r = \psi\hat w,
+
+    where :math:`P[y, y'] = p^*(y \succ y')`, :math:`\mu` the distribution the compared responses
+    are drawn from, :math:`\psi(y)\in\mathbb{R}^m` the reward features and :math:`\sigma` the
+    logistic function. Convex (a logistic regression on feature differences); the minimum-norm
+    minimiser is returned. This is RLHF's reward step in the class :math:`\mathcal F = \{w^\top
+    \psi\}` (Shi et al. 2025, Sec. 3; Rafailov et al. 2023, Eq. 2 for the full class).
+
+    Parameters
+    ----------
+    P : array, shape (K, K)
+        Preference matrix.
+    mu : array, shape (K,)
+    features : array, shape (K, m)
+        Row ``y`` is :math:`\psi(y)`.
+
+    Returns
+    -------
+    LinearBTFit
+
+    Examples
+    --------
+    A realisable reward is recovered up to a constant:
+
+    >>> r = np.array([0.0, 1.0, 3.0])
+    >>> P = 1 / (1 + np.exp(-(r[:, None] - r[None, :])))
+    >>> fit = linear_bt_mle(P, [1/3] * 3, r[:, None])
+    >>> fit.weights.round(6)
+    array([1.])
+    """
+    W = _weights_from_population(P, mu)
+    psi = check_array(features, "features", ndim=2, shape=(W.shape[0], None))
+    return _linear_bt(W, psi, 0.0)
+
+
+def linear_bt_mle_dataset(winners, losers, features, l2: float = 0.0) -> LinearBTFit:
+    r"""Bradley-Terry maximum likelihood in a linear reward class, from comparisons.
+
+    .. math::
+        \hat w = \arg\min_{w} -\sum_{k=1}^n \log\sigma\big(w^\top(\psi(y^w_k) - \psi(y^l_k))\big)
+        + \frac{\lambda}{2}\lVert w\rVert^2,
+
+    where :math:`y^w_k \succ y^l_k` is comparison :math:`k`, :math:`\psi` the reward features
+    and :math:`\lambda` = ``l2``. Without a ridge the maximiser is infinite when the comparisons
+    are separable by a feature direction (``converged`` is then False).
+
+    Parameters
+    ----------
+    winners, losers : int arrays, shape (n,)
+    features : array, shape (K, m)
+    l2 : float >= 0
+
+    Examples
+    --------
+    >>> fit = linear_bt_mle_dataset([1, 1, 0], [0, 0, 1], np.array([[0.0], [1.0]]))
+    >>> round(float(fit.weights[0]), 4)   # log(2/1)
+    0.6931
+    """
+    psi = check_array(features, "features", ndim=2)
+    W = _weights_from_dataset(winners, losers, psi.shape[0])
+    return _linear_bt(W, psi, check_nonnegative(l2, "l2"))
+
+
+# ----------------------------------------------------------------------------------------------
+# RLHF and DPO within classes
+# ----------------------------------------------------------------------------------------------
+
+
+def policy_value(policy, reward, reference, beta) -> float:
+    r"""The true KL-regularised value :math:`V^*(\pi) = \mathbb{E}_\pi r^* - \beta\,\mathrm{KL}(\pi\,\|\,\pi_{ref})`.
+
+    The yardstick of the RLHF-DPO dichotomy (Shi et al. 2025, their measure of performance); maximised over all policies
+    by :math:`\pi^* = \pi_{ref}e^{r^*/\beta}/Z`.
+
+    Parameters
+    ----------
+    policy, reference : arrays, shape (K,)
+    reward : array, shape (K,)
+        :math:`r^*`.
+    beta : float > 0
+
+    Examples
+    --------
+    >>> round(policy_value([0.5, 0.5], [1.0, 0.0], [0.5, 0.5], 1.0), 4)
+    0.5
+    """
+    return float(regularized_objective(policy, reward, reference, check_positive(beta, "beta")))
+
+
+def _rlhf(W, reward_features, policy_features, reference, beta, l2, n_starts, rng):
+    cls = _policy_class(policy_features, reference)
+    psi = check_array(reward_features, "reward_features", ndim=2, shape=(cls.n_actions, None))
+    beta = check_positive(beta, "beta")
+    fit = _linear_bt(W, psi, l2)
+    target = gibbs(cls.reference, fit.rewards, beta)
+    proj = reverse_kl_projection(target, cls.features, cls.reference, n_starts=n_starts, rng=rng)
+    value = float(regularized_objective(proj.policy, fit.rewards, cls.reference, beta))
+    return RestrictedFit(
+        proj.policy,
+        proj.theta,
+        value,
+        fit.iterations + proj.iterations,
+        max(fit.certificate, proj.certificate),
+        fit.converged and proj.converged,
+        fit.rewards,
+    )
+
+
+def _dpo(W, policy_features, reference, beta, l2):
+    cls = _policy_class(policy_features, reference)
+    beta = check_positive(beta, "beta")
+    fit = _linear_bt(W, cls.features, l2)
+    theta = fit.weights / beta
+    return RestrictedFit(
+        cls.probs(theta),
+        theta,
+        float(fit.value / W.sum()),
+        fit.iterations,
+        fit.certificate,
+        fit.converged,
+        fit.rewards,
+    )
+
+
+def rlhf_restricted(
+    P, mu, reward_features, policy_features, reference, beta, *, n_starts: int = 4, rng=0
+) -> RestrictedFit:
+    r"""Population RLHF within classes: BT-MLE in the reward class, then the best policy in the class.
+
+    .. math::
+        \hat w = \arg\min_w \sum_{y,y'}\mu(y)\mu(y')P[y,y']\big(-\log\sigma(r_w(y) - r_w(y'))\big),
+        \qquad \hat\theta = \arg\max_{\theta}\; \mathbb{E}_{\pi_\theta} r_{\hat w} - \beta\,
+        \mathrm{KL}(\pi_\theta\,\|\,\pi_{ref}),
+
+    with :math:`r_w = \psi w` (reward features :math:`\psi`, shape ``(K, m)``) and
+    :math:`\pi_\theta \propto \pi_{ref} e^{\phi\theta}` (policy features :math:`\phi`, shape
+    ``(K, d)``). The second step is :func:`reverse_kl_projection` of
+    :math:`\pi_{ref}e^{r_{\hat w}/\beta}/Z`. Shi et al. (2025), "Understanding the Performance Gap
+    in Preference Learning", Sec. 3 (the two-stage pipeline with reward class :math:`\mathcal F`
+    and policy class :math:`\Pi`). When :math:`r^*\in\mathcal F`, it attains
+    :math:`\max_{\pi\in\Pi} V^*(\pi)`.
+
+    Parameters
+    ----------
+    P : array, shape (K, K)
+        Preference matrix :math:`P[y, y'] = p^*(y\succ y')`.
+    mu : array, shape (K,)
+        Distribution of the compared responses.
+    reward_features : array, shape (K, m)
+    policy_features : array, shape (K, d)
+    reference : array, shape (K,) or None
+        :math:`\pi_{ref}` (uniform if None).
+    beta : float > 0
+    n_starts : int
+        Starts of the (non-convex) policy step.
+    rng : int or Generator
+        Seeds the random starts.
+
+    Returns
+    -------
+    RestrictedFit
+        ``reward`` is :math:`\psi\hat w`; ``value`` is :math:`V_{\hat r}` at the returned policy.
+
+    Examples
+    --------
+    Full classes: RLHF returns the Gibbs policy of the true reward.
+
+    >>> r = np.array([1.0, 0.0, -1.0])
+    >>> P = 1 / (1 + np.exp(-(r[:, None] - r[None, :])))
+    >>> fit = rlhf_restricted(P, [1/3] * 3, np.eye(3), np.eye(3), None, beta=0.5)
+    >>> bool(np.allclose(fit.policy, gibbs(np.ones(3) / 3, r, 0.5)))
+    True
+    """
+    W = _weights_from_population(P, mu)
+    return _rlhf(W, reward_features, policy_features, reference, beta, 0.0, n_starts, rng)
+
+
+def dpo_restricted(P, mu, policy_features, reference, beta) -> RestrictedFit:
+    r"""Population DPO within a log-linear policy class: a convex logistic regression.
+
+    .. math::
+        \hat\theta = \arg\min_\theta \sum_{y,y'}\mu(y)\mu(y')P[y,y']
+        \Big(-\log\sigma\Big(\beta\log\frac{\pi_\theta(y)}{\pi_{ref}(y)} -
+        \beta\log\frac{\pi_\theta(y')}{\pi_{ref}(y')}\Big)\Big),
+
+    and since :math:`\beta\log\frac{\pi_\theta(y)}{\pi_{ref}(y)} - \beta\log\frac{\pi_\theta(y')}
+    {\pi_{ref}(y')} = \beta\theta^\top(\phi(y) - \phi(y'))`, :math:`\beta\hat\theta` is the
+    Bradley-Terry MLE in the implicit reward class :math:`\mathcal F_\Pi = \{\beta\theta^\top\phi\}`
+    (:func:`linear_bt_mle` with features :math:`\phi`). Rafailov et al. (2023), Eq. 7, restricted
+    to :math:`\Pi`; Shi et al. (2025), Sec. 3. When :math:`\pi^*\in\Pi` (and :math:`\mu` has full
+    support) it returns :math:`\pi^*`.
+
+    Parameters
+    ----------
+    P : array, shape (K, K)
+    mu : array, shape (K,)
+    policy_features : array, shape (K, d)
+    reference : array, shape (K,) or None
+    beta : float > 0
+
+    Returns
+    -------
+    RestrictedFit
+        ``value`` is the minimised population DPO loss; ``reward`` the implicit reward
+        :math:`\beta\phi\hat\theta`.
+
+    Examples
+    --------
+    >>> r = np.array([1.0, 0.0, -1.0])
+    >>> P = 1 / (1 + np.exp(-(r[:, None] - r[None, :])))
+    >>> fit = dpo_restricted(P, [1/3] * 3, r[:, None], None, beta=0.5)   # pi* is in the class
+    >>> fit.theta.round(6)
+    array([2.])
+    """
+    W = _weights_from_population(P, mu)
+    return _dpo(W, policy_features, reference, beta, 0.0)
+
+
+def rlhf_restricted_dataset(
+    winners, losers, reward_features, policy_features, reference, beta, *, l2: float = 0.0,
+    n_starts: int = 4, rng=0,
+) -> RestrictedFit:
+    r"""Finite-sample RLHF within classes: ridge BT-MLE in the reward class, then the policy step.
+
+    .. math::
+        \hat w = \arg\min_w -\sum_{k=1}^n \log\sigma\big(r_w(y^w_k) - r_w(y^l_k)\big)
+        + \frac\lambda2\lVert w\rVert^2,\qquad
+        \hat\theta = \arg\max_\theta \mathbb{E}_{\pi_\theta} r_{\hat w} - \beta\,
+        \mathrm{KL}(\pi_\theta\,\|\,\pi_{ref}),
+
+    with :math:`r_w = \psi w`, :math:`\pi_\theta\propto\pi_{ref}e^{\phi\theta}` and
+    :math:`\lambda` = ``l2``. Shi et al. (2025), Sec. 4 (the statistical comparison).
+
+    Parameters
+    ----------
+    winners, losers : int arrays, shape (n,)
+    reward_features : array, shape (K, m)
+    policy_features : array, shape (K, d)
+    reference : array, shape (K,) or None
+    beta : float > 0
+    l2 : float >= 0
+    n_starts : int
+    rng : int or Generator
+
+    Examples
+    --------
+    >>> fit = rlhf_restricted_dataset([0, 0, 1], [1, 1, 0], np.eye(2), np.eye(2), None, 1.0)
+    >>> fit.policy.round(4)
+    array([0.6667, 0.3333])
+    """
+    cls = _policy_class(policy_features, reference)
+    W = _weights_from_dataset(winners, losers, cls.n_actions)
+    return _rlhf(W, reward_features, cls.features, cls.reference, beta,
+                 check_nonnegative(l2, "l2"), n_starts, rng)
+
+
+def dpo_restricted_dataset(
+    winners, losers, policy_features, reference, beta, *, l2: float = 0.0
+) -> RestrictedFit:
+    r"""Finite-sample DPO within a log-linear class (logistic regression in :math:`\beta\theta`).
+
+    .. math::
+        \hat\theta = \arg\min_\theta -\sum_{k=1}^n\log\sigma\big(\beta\theta^\top(\phi(y^w_k) -
+        \phi(y^l_k))\big) + \frac{\lambda}{2}\lVert\beta\theta\rVert^2,
+
+    Rafailov et al. (2023), Eq. 7, in the class :math:`\pi_\theta\propto\pi_{ref}e^{\phi\theta}`;
+    :math:`\lambda` = ``l2`` is a ridge on the implicit reward weights (0 is plain DPO).
+
+    Parameters
+    ----------
+    winners, losers : int arrays, shape (n,)
+    policy_features : array, shape (K, d)
+    reference : array, shape (K,) or None
+    beta : float > 0
+    l2 : float >= 0
+
+    Examples
+    --------
+    >>> fit = dpo_restricted_dataset([0, 0, 1], [1, 1, 0], np.eye(2), None, 1.0)
+    >>> fit.policy.round(4)
+    array([0.6667, 0.3333])
+    """
+    cls = _policy_class(policy_features, reference)
+    W = _weights_from_dataset(winners, losers, cls.n_actions)
+    return _dpo(W, cls.features, cls.reference, beta, check_nonnegative(l2, "l2"))
+
+
+def online_dpo(
+    reward, policy_features, reference, beta, *, rounds: int = 50, pairs_per_round: int = 64,
+    steps_per_round: int = 20, lr: float = 0.5, rng=0,
+) -> OnlineDPOResult:
+    r"""Online DPO: sample pairs from the current policy, label them by Bradley-Terry, take DPO steps.
+
+    At round :math:`t`, draw ``pairs_per_round`` pairs :math:`y, y' \sim \pi_{\theta_t}`
+    independently, label :math:`y\succ y'` with probability :math:`\sigma(r^*(y) - r^*(y'))`, and
+    take ``steps_per_round`` gradient steps on the mean DPO loss
+
+    .. math::
+        \ell(\theta) = -\frac1n\sum_{k}\log\sigma\big(\beta\theta^\top(\phi(y^w_k) -
+        \phi(y^l_k))\big),
+
+    with :math:`\pi_\theta \propto \pi_{ref}e^{\phi\theta}` (the reference stays fixed). This is
+    the on-policy variant discussed by Shi et al. (2025), Sec. 3 (with the plain on-policy sampler,
+    not PILAF), in the log-linear class.
+
+    Parameters
+    ----------
+    reward : array, shape (K,)
+        True reward :math:`r^*` behind the labels.
+    policy_features : array, shape (K, d)
+    reference : array, shape (K,) or None
+    beta : float > 0
+    rounds, pairs_per_round, steps_per_round : int >= 1
+    lr : float > 0
+        Step size on :math:`\theta`.
+    rng : int or Generator
+
+    Returns
+    -------
+    OnlineDPOResult
+
+    Examples
+    --------
+    >>> res = online_dpo([1.0, 0.0], np.eye(2), None, 1.0, rounds=5, rng=0)
+    >>> bool(res.policy[0] > 0.5), res.values.shape
+    (True, (6,))
+    """
+    cls = _policy_class(policy_features, reference)
+    r = check_array(reward, "reward", shape=(cls.n_actions,))
+    beta = check_positive(beta, "beta")
+    rounds = check_integer(rounds, "rounds", minimum=1)
+    n = check_integer(pairs_per_round, "pairs_per_round", minimum=1)
+    steps = check_integer(steps_per_round, "steps_per_round", minimum=1)
+    lr = check_positive(lr, "lr")
+    gen = as_rng(rng)
+    theta = np.zeros(cls.dim)
+    thetas, values = [theta.copy()], [policy_value(cls.probs(theta), r, cls.reference, beta)]
+    g = np.zeros(cls.dim)
+    for _ in range(rounds):
+        pi = cls.probs(theta)
+        a = gen.choice(cls.n_actions, size=n, p=pi)
+        b = gen.choice(cls.n_actions, size=n, p=pi)
+        first = gen.random(n) < np.exp(log_expit(r[a] - r[b]))
+        win, lose = np.where(first, a, b), np.where(first, b, a)
+        D = cls.features[win] - cls.features[lose]
+        for _ in range(steps):
+            z = beta * (D @ theta)
+            g = -(np.exp(log_expit(-z)) @ D) * beta / n
+            theta = theta - lr * g
+        thetas.append(theta.copy())
+        values.append(policy_value(cls.probs(theta), r, cls.reference, beta))
+    return OnlineDPOResult(
+        cls.probs(theta), theta, np.array(thetas), np.array(values), rounds * steps,
+        float(np.max(np.abs(g))),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# K-sample EXO and DPO on a restricted class
+# ----------------------------------------------------------------------------------------------
+
+_METHODS = ("exo", "dpo")
+
+
+def _check_method(method: str) -> str:
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    return method
+
+
+def _k_sample_value_and_grad(cls, theta, Y, r, beta_r, beta_pi, method):
+    """Per-group losses (prefrl.losses.exo / dpo_k) and the gradient of their sum in theta."""
+    lp = _log_probs(cls, theta)
+    lr = _log_ref(cls)
+    name = "exo" if method == "exo" else "dpo_k"
+    values, (g_lp, _) = value_and_grad(name, lp[Y], lr[Y], rewards=r[Y], beta=beta_pi,
+                                       beta_r=beta_r)
+    score = cls.features - np.exp(lp) @ cls.features  # grad of log pi_theta(y), (n_actions, d)
+    return values, np.einsum("bk,bkd->d", g_lp, score[Y])
+
+
+def k_sample_loss(theta, samples, reward, features, reference=None, *, beta_r=1.0, beta_pi=1.0,
+                  method: str = "exo") -> np.ndarray:
+    r"""The K-sample EXO or DPO loss of a log-linear policy on groups of sampled actions.
+
+    For a group :math:`y_1,\dots,y_K \sim \pi_{ref}`, with :math:`f_\theta = \log\pi_\theta -
+    \log\pi_{ref}`,
+
+    .. math::
+        p_f(i) = \frac{e^{\beta_\pi f_\theta(y_i)}}{\sum_j e^{\beta_\pi f_\theta(y_j)}},\qquad
+        p_r(i) = \frac{e^{r(y_i)/\beta_r}}{\sum_j e^{r(y_j)/\beta_r}},
+
+        \ell_{EXO} = \sum_{i=1}^K p_f(i)\log\frac{p_f(i)}{p_r(i)}, \qquad
+        \ell_{DPO} = -\sum_{i=1}^K p_r(i)\log p_f(i).
+
+    Ji et al. (2024), "Towards Efficient and Exact Optimization of Language Model Alignment",
+    EXO (``exo-rw`` in the authors' code) and the K-sample DPO generalisation (``dpo-rw``); the
+    values come from :func:`prefrl.losses.exo` and :func:`prefrl.losses.dpo_k` applied to the log-probabilities
+    of the log-linear policy.
+
+    Parameters
+    ----------
+    theta : array, shape (d,)
+    samples : int array, shape (n, K)
+        ``n`` groups of ``K`` sampled actions.
+    reward : array, shape (n_actions,)
+        :math:`r`.
+    features : array, shape (n_actions, d)
+    reference : array, shape (n_actions,), optional
+    beta_r, beta_pi : float > 0
+        The target's and the policy's temperatures (the paper's :math:`\beta_r`, :math:`\beta_\pi`).
+    method : {"exo", "dpo"}
+
+    Returns
+    -------
+    array, shape (n,)
+        One loss per group (unreduced).
+
+    Examples
+    --------
+    At the target the EXO loss is zero on every group:
+
+    >>> r = np.array([1.0, 0.0, -1.0])
+    >>> k_sample_loss(r, [[0, 1], [2, 0]], r, np.eye(3)).round(12)
+    array([0., 0.])
+    """
+    cls = _policy_class(features, reference)
+    theta = check_array(theta, "theta", shape=(cls.dim,))
+    r = check_array(reward, "reward", shape=(cls.n_actions,))
+    Y = np.atleast_2d(np.asarray(samples))
+    if Y.ndim != 2:
+        raise ValueError(f"samples must have shape (n, K), got {np.shape(samples)}")
+    check_indices(Y.ravel(), "samples", cls.n_actions)
+    beta_r, beta_pi = check_positive(beta_r, "beta_r"), check_positive(beta_pi, "beta_pi")
+    method = _check_method(method)
+    return _k_sample_value_and_grad(cls, theta, Y, r, beta_r, beta_pi, method)[0]
+
+
+def k_sample_limit(theta, reward, features, reference=None, *, beta_r=1.0, beta_pi=1.0,
+                   method: str = "exo") -> float:
+    r"""The :math:`K\to\infty` limit of the expected K-sample EXO or DPO loss.
+
+    With :math:`\pi^* = \pi_{ref}e^{r/\beta_r}/Z` and :math:`\pi_\theta^{\beta_\pi}
+    \propto \pi_\theta^{\beta_\pi}\pi_{ref}^{1-\beta_\pi} = \pi_{ref}e^{\beta_\pi\theta^\top\phi}/Z'`,
+
+    .. math::
+        \lim_{K\to\infty}\mathbb{E}\,\ell_{EXO} = \mathrm{KL}(\pi_\theta^{\beta_\pi}\,\|\,\pi^*),
+        \qquad
+        \lim_{K\to\infty}\big(\mathbb{E}\,\ell_{DPO} - \log K\big) =
+        \mathrm{KL}(\pi^*\,\|\,\pi_\theta^{\beta_\pi}) - \mathrm{KL}(\pi^*\,\|\,\pi_{ref}),
+
+    by the law of large numbers for the self-normalised weights :math:`K p_f(i) \to
+    (\pi_\theta^{\beta_\pi}/\pi_{ref})(y_i)` (Ji et al. 2024: EXO minimises the
+    reverse KL, DPO the forward KL). For DPO the value returned is the right-hand side (the
+    :math:`\log K` is left out, since it does not depend on :math:`\theta`).
+
+    Parameters
+    ----------
+    theta : array, shape (d,)
+    reward : array, shape (n_actions,)
+    features : array, shape (n_actions, d)
+    reference : array, shape (n_actions,), optional
+    beta_r, beta_pi : float > 0
+    method : {"exo", "dpo"}
+
+    Examples
+    --------
+    >>> r = np.array([1.0, 0.0, -1.0])
+    >>> k_sample_limit(r, r, np.eye(3)), k_sample_limit(r, r, np.eye(3), method="dpo") < 0
+    (0.0, True)
+    """
+    cls = _policy_class(features, reference)
+    theta = check_array(theta, "theta", shape=(cls.dim,))
+    r = check_array(reward, "reward", shape=(cls.n_actions,))
+    beta_r, beta_pi = check_positive(beta_r, "beta_r"), check_positive(beta_pi, "beta_pi")
+    method = _check_method(method)
+    star = gibbs(cls.reference, r, beta_r)
+    model = cls.probs(beta_pi * theta)
+    if method == "exo":
+        return float(kl(model, star))
+    return float(kl(star, model) - kl(star, cls.reference))
+
+
+def k_sample_expected_loss(theta, reward, features, reference=None, *, K: int, beta_r=1.0,
+                           beta_pi=1.0, method: str = "exo", max_tuples: int = 200_000) -> float:
+    r"""Exact expectation of the K-sample EXO or DPO loss, by enumerating all :math:`n^K` groups.
+
+    .. math::
+        \mathbb{E}_{y_1,\dots,y_K\overset{iid}{\sim}\pi_{ref}}\,\ell(y_{1:K}) =
+        \sum_{y_{1:K}}\prod_{i}\pi_{ref}(y_i)\,\ell(y_{1:K}),
+
+    with :math:`\ell` from :func:`k_sample_loss` (Ji et al. 2024). Used to check that in the
+    full class EXO and DPO have the same minimiser for every finite K.
+
+    Parameters
+    ----------
+    theta : array, shape (d,)
+    reward : array, shape (n_actions,)
+    features : array, shape (n_actions, d)
+    reference : array, shape (n_actions,), optional
+    K : int >= 2
+        Group size.
+    beta_r, beta_pi : float > 0
+    method : {"exo", "dpo"}
+    max_tuples : int
+        Refuse instances with more than this many groups.
+
+    Examples
+    --------
+    >>> r = np.array([1.0, 0.0, -1.0])
+    >>> round(k_sample_expected_loss(r, r, np.eye(3), K=2), 12)
+    0.0
+    """
+    cls = _policy_class(features, reference)
+    K = check_integer(K, "K", minimum=2)
+    n = cls.n_actions
+    if n**K > check_integer(max_tuples, "max_tuples", minimum=1):
+        raise ValueError(f"K = {K} gives {n}^{K} groups, more than max_tuples = {max_tuples}")
+    Y = np.stack(np.meshgrid(*([np.arange(n)] * K), indexing="ij"), axis=-1).reshape(-1, K)
+    w = np.prod(cls.reference[Y], axis=1)
+    keep = w > 0
+    loss = k_sample_loss(theta, Y[keep], reward, cls.features, cls.reference, beta_r=beta_r,
+                         beta_pi=beta_pi, method=method)
+    return float(w[keep] @ loss)
+
+
+def _limit_grad(cls, theta, r, beta_r, beta_pi, method):
+    star = gibbs(cls.reference, r, beta_r)
+    model = cls.probs(beta_pi * theta)
+    c = cls.features - model @ cls.features
+    if method == "dpo":
+        return beta_pi * (model - star) @ cls.features
+    on = cls.reference > 0
+    ell = np.where(on, np.log(np.where(on, model, 1.0)) - np.log(np.where(on, star, 1.0)), 0.0)
+    return beta_pi * (model * ell) @ c
+
+
+def train_k_sample(reward, features, reference=None, *, K: int, method: str = "exo",
+                   beta_r=1.0, beta_pi=1.0, steps: int = 2000, batch: int = 64, lr: float = 0.05,
+                   rng=0, theta0=None) -> KSampleTraining:
+    r"""Train a log-linear policy with the K-sample EXO or DPO loss by Adam on sampled groups.
+
+    Each step draws ``batch`` groups :math:`y_{1:K}\overset{iid}{\sim}\pi_{ref}` and follows the
+    analytic gradient of the mean :func:`k_sample_loss`,
+
+    .. math::
+        \nabla_\theta\,\ell = \sum_{i=1}^K \frac{\partial\ell}{\partial s_i}\,\beta_\pi\,
+        \nabla_\theta\log\pi_\theta(y_i),\qquad
+        \frac{\partial\ell_{EXO}}{\partial s_i} = p_f(i)\big(\log\tfrac{p_f(i)}{p_r(i)} -
+        \ell_{EXO}\big),\quad \frac{\partial\ell_{DPO}}{\partial s_i} = p_f(i) - p_r(i),
+
+    with :math:`s_i = \beta_\pi f_\theta(y_i)` and :math:`\nabla_\theta\log\pi_\theta` the score of
+    :class:`prefrl.policies.LogLinearPolicy` (Ji et al. 2024); the
+    per-sample gradients come from ``prefrl.losses.value_and_grad("exo" | "dpo_k", ...)``. The returned
+    parameter is the average of the iterates over the second half of training, which removes most
+    of the minibatch noise; the expected loss it minimises depends on K, and tends to the reverse
+    (EXO) or forward (DPO) KL projection as :math:`K\to\infty` (:func:`k_sample_limit`).
+
+    Parameters
+    ----------
+    reward : array, shape (n_actions,)
+        :math:`r`; the target is :math:`\pi^* = \pi_{ref}e^{r/\beta_r}/Z`.
+    features : array, shape (n_actions, d)
+    reference : array, shape (n_actions,), optional
+    K : int >= 2
+    method : {"exo", "dpo"}
+    beta_r, beta_pi : float > 0
+    steps, batch : int >= 1
+    lr : float > 0
+        Adam step size (Adam's betas 0.9, 0.999).
+    rng : int or Generator
+    theta0 : array, shape (d,), optional
+        Start (zero by default).
+
+    Returns
+    -------
+    KSampleTraining
+
+    Examples
+    --------
+    Two actions, full class: both losses drive :math:`\pi_\theta` to :math:`\pi^*`.
+
+    >>> r = np.array([1.0, 0.0])
+    >>> res = train_k_sample(r, np.eye(2), K=2, method="dpo", steps=600, rng=0)
+    >>> bool(abs(res.policy[0] - gibbs([0.5, 0.5], r, 1.0)[0]) < 0.03)
+    True
+    """
+    cls = _policy_class(features, reference)
+    r = check_array(reward, "reward", shape=(cls.n_actions,))
+    K = check_integer(K, "K", minimum=2)
+    method = _check_method(method)
+    beta_r, beta_pi = check_positive(beta_r, "beta_r"), check_positive(beta_pi, "beta_pi")
+    steps = check_integer(steps, "steps", minimum=1)
+    batch = check_integer(batch, "batch", minimum=1)
+    lr = check_positive(lr, "lr")
+    gen = as_rng(rng)
+    theta = np.zeros(cls.dim) if theta0 is None else check_array(theta0, "theta0", shape=(cls.dim,)).copy()
+    m1, m2 = np.zeros(cls.dim), np.zeros(cls.dim)
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    losses = np.empty(steps)
+    avg, n_avg = np.zeros(cls.dim), 0
+    for t in range(1, steps + 1):
+        Y = gen.choice(cls.n_actions, size=(batch, K), p=cls.reference)
+        loss, g = _k_sample_value_and_grad(cls, theta, Y, r, beta_r, beta_pi, method)
+        g = g / batch
+        losses[t - 1] = loss.mean()
+        m1 = b1 * m1 + (1 - b1) * g
+        m2 = b2 * m2 + (1 - b2) * g * g
+        theta = theta - lr * (m1 / (1 - b1**t)) / (np.sqrt(m2 / (1 - b2**t)) + eps)
+        if t > steps // 2:
+            avg += theta
+            n_avg += 1
+    theta = avg / n_avg
+    cert = float(np.max(np.abs(_limit_grad(cls, theta, r, beta_r, beta_pi, method))))
+    return KSampleTraining(cls.probs(beta_pi * theta), theta, losses, steps, cert)
+

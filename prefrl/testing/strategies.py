@@ -1,0 +1,267 @@
+r"""hypothesis strategies for the inputs of prefrl's losses, degenerate cases included.
+
+The strategies draw what breaks implementations: margins of :math:`\pm 10^4` (``extreme=True``),
+ties (chosen = rejected, constant reward groups), unequal response lengths, masks with empty rows,
+groups of size 1 and single-example batches. Everything is drawn with hypothesis (no
+``np.random``), so failures shrink to a minimal example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from ._specs import SPECS
+
+__all__ = [
+    "LossInputs",
+    "group_rewards",
+    "log_probs",
+    "loss_inputs",
+    "masks",
+    "pair_logps",
+    "token_arrays",
+]
+
+
+@dataclass(frozen=True)
+class LossInputs:
+    """One drawn call of a loss: ``reference(*arrays, **kwargs, **options)``.
+
+    Attributes
+    ----------
+    name : str
+        The loss's name in :mod:`prefrl.losses`.
+    arrays : tuple of numpy arrays
+        The positional array inputs, in the order of :mod:`prefrl.losses`'s signature.
+    kwargs : dict
+        Drawn keyword inputs (token counts, labels, rewards, win probabilities, rankings).
+    """
+
+    name: str
+    arrays: tuple
+    kwargs: dict = field(default_factory=dict)
+
+    def __repr__(self):  # shown by hypothesis and by assert_matches_reference on failure
+        with np.printoptions(precision=17, threshold=64):
+            arrs = ", ".join(repr(a) for a in self.arrays)
+            kw = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        return f"LossInputs({self.name!r}, arrays=({arrs}), kwargs={{{kw}}})"
+
+
+def log_probs(*, extreme: bool = True, upper: float = 0.0):
+    r"""Elements: sequence log-probabilities in :math:`[-10^4, \text{upper}]`.
+
+    With ``extreme=True`` the draw mixes moderate values with the endpoints :math:`-10^4`,
+    :math:`-5000` and ``upper``, so that margins of :math:`\pm 10^4` appear.
+
+    Parameters
+    ----------
+    extreme : bool
+    upper : float
+        The largest value (0 for log-probabilities; use a negative value where the loss needs
+        :math:`\log\pi < 0`).
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(log_probs(extreme=False))
+    ... def check(x):
+    ...     assert -30.0 <= x <= 0.0
+    >>> check()
+    """
+    moderate = st.floats(-30.0, upper, allow_nan=False, allow_infinity=False)
+    if not extreme:
+        return moderate
+    return st.one_of(moderate, st.sampled_from([upper, -1e4, -5000.0, upper - 1e-3]))
+
+
+def pair_logps(n, *, extreme=True, upper=0.0, tie=None):
+    r"""Four arrays of shape ``(n,)``: chosen, rejected, reference chosen, reference rejected.
+
+    ``tie=True`` makes the rejected response a copy of the chosen one (zero margin); ``None``
+    lets hypothesis decide.
+
+    Parameters
+    ----------
+    n : int
+        Number of pairs.
+    extreme : bool
+    upper : float
+    tie : bool or None
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(pair_logps(3, tie=True))
+    ... def check(a):
+    ...     assert (a[0] == a[1]).all() and (a[2] == a[3]).all()
+    >>> check()
+    """
+    el = log_probs(extreme=extreme, upper=upper)
+    arr = hnp.arrays(np.float64, n, elements=el)
+
+    @st.composite
+    def draw(d):
+        c, rc = d(arr), d(arr)
+        is_tie = d(st.booleans()) if tie is None else tie
+        if is_tie:
+            return c, c.copy(), rc, rc.copy()
+        return c, d(arr), rc, d(arr)
+
+    return draw()
+
+
+def masks(shape, *, min_tokens=1):
+    r"""0/1 masks (booleans) of ``shape = (B, T)`` with at least ``min_tokens`` ones in all;
+    rows may be empty and lengths differ.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(masks((3, 4), min_tokens=2))
+    ... def check(m):
+    ...     assert m.dtype == bool and m.sum() >= 2
+    >>> check()
+    """
+    return hnp.arrays(bool, shape).filter(lambda m: m.sum() >= min_tokens)
+
+
+def token_arrays(shape, *, low=-20.0, high=0.0):
+    r"""Float64 arrays of ``shape`` (e.g. ``(B, T)`` token log-probs) with entries in
+    :math:`[\text{low}, \text{high}]`.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(token_arrays((2, 3), low=-1.0, high=1.0))
+    ... def check(x):
+    ...     assert x.shape == (2, 3) and (abs(x) <= 1).all()
+    >>> check()
+    """
+    return hnp.arrays(np.float64, shape, elements=st.floats(low, high, allow_nan=False))
+
+
+def group_rewards(*, max_prompts=4, max_group=6):
+    r"""Rewards of shape ``(P, G)``, including groups of size 1 and constant (tied) groups.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(group_rewards())
+    ... def check(R):
+    ...     assert R.ndim == 2 and R.shape[1] >= 1
+    >>> check()
+    """
+    shape = st.tuples(st.integers(1, max_prompts), st.integers(1, max_group))
+    el = st.one_of(st.floats(-5, 5, allow_nan=False), st.sampled_from([0.0, 1.0]))
+    return hnp.arrays(np.float64, shape, elements=el)
+
+
+def _extra(d, what, shape):
+    if what == "lengths":
+        return d(hnp.arrays(np.float64, shape, elements=st.integers(1, 64).map(float)))
+    if what == "probs":
+        return d(hnp.arrays(np.float64, shape, elements=st.floats(0.0, 1.0)))
+    if what in ("rewards", "values", "list_rewards"):
+        return d(hnp.arrays(np.float64, shape, elements=st.floats(-5.0, 5.0)))
+    if what == "bool":
+        return d(hnp.arrays(bool, shape))
+    if what == "ranking":
+        n, K = shape
+        return np.array([d(st.permutations(range(K))) for _ in range(n)], dtype=np.int64)
+    raise ValueError(f"unknown extra kind {what!r}")
+
+
+def loss_inputs(name, *, extreme=True, extra=(), max_n=8):
+    r"""Inputs for the reference function ``name`` of :mod:`prefrl.losses`, as :class:`LossInputs`.
+
+    Parameters
+    ----------
+    name : str
+        Any loss or advantage function of :mod:`prefrl.losses` (``"dpo"``, ``"ipo"``,
+        ``"aggregate"``, ``"grpo_advantages"``, ...).
+    extreme : bool
+        Include margins of :math:`\pm 10^4` (pairwise, unpaired and listwise losses).
+    extra : tuple of str
+        Optional keyword inputs to draw too, e.g. ``("chosen_lengths", "rejected_lengths")`` for
+        the token-averaged IPO.
+    max_n : int
+        Largest batch (pairwise losses: every pair is also included swapped, so up to
+        ``2 * max_n`` pairs and each margin appears with both signs).
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(loss_inputs("sigmoid_norm"))
+    ... def check(inp):
+    ...     assert len(inp.arrays) == 4 and set(inp.kwargs) == {"chosen_lengths", "rejected_lengths"}
+    >>> check()
+    """
+    if name not in SPECS:
+        raise ValueError(f"name must be one of {sorted(SPECS)}, got {name!r}")
+    spec = SPECS[name]
+    extras = dict(spec["extras"])
+    for e in extra:
+        if e not in spec["optional"]:
+            raise ValueError(f"{name} has no optional input {e!r}; it has "
+                             f"{sorted(spec['optional'])}")
+        extras[e] = spec["optional"][e]
+    kind = spec["kind"]
+
+    @st.composite
+    def draw(d):
+        n = d(st.integers(1, max_n))
+        if kind in ("pair", "pair2"):
+            up = -1e-2 if kind == "pair2" else 0.0
+            c, r, rc, rr = d(pair_logps(n, extreme=extreme, upper=up))
+            # every pair also appears swapped, so each margin is drawn with both signs
+            arrays = [np.concatenate([c, r]), np.concatenate([r, c]),
+                      np.concatenate([rc, rr]), np.concatenate([rr, rc])]
+            arrays = arrays[:2] if kind == "pair2" else arrays
+            shape = (2 * n,)
+        elif kind == "single":
+            el = log_probs(extreme=extreme)
+            k = len(spec["arrays"])
+            arrays = [d(hnp.arrays(np.float64, n, elements=el)) for _ in range(2)]
+            if k == 3:
+                arrays.append(d(hnp.arrays(np.float64, n, elements=st.floats(-5, 5))))
+            shape = (n,)
+        elif kind == "list":
+            K = d(st.integers(2, 5))
+            n = min(n, 4)
+            el = log_probs(extreme=extreme)
+            arrays = [d(hnp.arrays(np.float64, (n, K), elements=el)) for _ in range(2)]
+            shape = (n, K)
+        elif kind == "groups":
+            arrays = [d(group_rewards())]
+            shape = arrays[0].shape
+        elif kind == "seq_tokens":
+            B, T = min(n, 4), d(st.integers(1, 6))
+            r = [d(hnp.arrays(np.float64, B, elements=st.floats(-5, 5))) for _ in range(2)]
+            arrays = [*r, d(masks((B, T)))]
+            shape = (B,)
+        else:  # tokens
+            B, T = min(n, 4), d(st.integers(1, 6))
+            m = d(masks((B, T), min_tokens=2 if name == "reinforce_pp_advantages" else 1))
+            if name == "kl_estimate":
+                arrays = [d(token_arrays((B, T))), d(token_arrays((B, T)))]
+            elif name == "aggregate":
+                lim = 1e4 if extreme else 10.0
+                arrays = [d(token_arrays((B, T), low=-lim, high=lim)), m]
+            elif name == "reinforce_pp_advantages":
+                arrays = [d(token_arrays((B, T), low=-3, high=3)), m]
+            else:
+                lp = d(token_arrays((B, T)))
+                delta = d(token_arrays((B, T), low=-2.0, high=2.0))
+                A = d(hnp.arrays(np.float64, (B, T),
+                                 elements=st.one_of(st.floats(-3, 3), st.just(0.0))))
+                arrays = [lp, lp + delta, A, m]
+            shape = (B, T)
+        kwargs = {k: _extra(d, what, shape) for k, what in extras.items()}
+        return LossInputs(name, tuple(arrays), kwargs)
+
+    return draw()
