@@ -66,6 +66,8 @@ def _fmt(x, width: int = 28) -> str:
         s = f"{x:.4g}"
     elif isinstance(x, (list, tuple)):
         s = "[" + ", ".join(_fmt(v, 12) for v in x) + "]"
+    elif isinstance(x, dict):
+        s = ", ".join(f"{k}={_fmt(v, 24)}" for k, v in x.items())
     else:
         s = str(x)
     return s if len(s) <= width else s[: width - 3] + "..."
@@ -194,6 +196,11 @@ def _run_tasks(tasks, jobs: int, label: str, quiet: bool):
     return results
 
 
+def _md(text: str) -> str:
+    """Escape a table cell for Markdown."""
+    return text.replace("|", "\\|")
+
+
 def _table(records: list[dict], title: str) -> str:
     lines = [
         f"# {title}",
@@ -204,7 +211,7 @@ def _table(records: list[dict], title: str) -> str:
     for r in records:
         claim = r["claim"].replace("|", "\\|")
         lines.append(
-            f"| {r['name']} | {claim} | {_fmt(r['ours'])} | {_fmt(r['paper'])} | "
+            f"| {r['name']} | {claim} | {_md(_fmt(r['ours'], 80))} | {_md(_fmt(r['paper'], 80))} | "
             f"{'yes' if r['holds'] else '**NO**'} |"
         )
     n_ok = sum(r["holds"] for r in records)
