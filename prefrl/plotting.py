@@ -15,6 +15,12 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 4.2, height: fl
 
     Uses :class:`matplotlib.figure.Figure` directly, so figure scripts can run in parallel
     processes or threads without touching pyplot's global state.
+
+    Examples
+    --------
+    >>> fig, axes = new_figure(1, 2)
+    >>> axes.shape, fig.get_size_inches().tolist()
+    ((1, 2), [8.4, 3.2])
     """
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
@@ -22,7 +28,16 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 4.2, height: fl
 
 
 def save_figure(fig: Figure, path) -> Path:
-    """Write ``fig`` as a PNG (150 dpi) and return the path."""
+    """Write ``fig`` as a PNG (150 dpi), creating the folder, and return the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> fig, axes = new_figure()
+    >>> path = save_figure(fig, pathlib.Path(tempfile.mkdtemp()) / "sub" / "f.png")
+    >>> path.exists()
+    True
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=150)
@@ -30,7 +45,18 @@ def save_figure(fig: Figure, path) -> Path:
 
 
 def band(ax, x, samples, *, label=None, color=None, z: float = 1.96):
-    """Plot the mean of ``samples`` (shape (n_seeds, len(x))) with a normal 95% band for the mean."""
+    r"""Plot the mean of ``samples`` (shape (n_seeds, len(x))) with a normal 95% band for the mean.
+
+    The band is :math:`\bar x \pm z\, s / \sqrt{n}` with :math:`s` the sample standard deviation
+    over the :math:`n` seeds (no band for one seed).
+
+    Examples
+    --------
+    >>> fig, axes = new_figure()
+    >>> line = band(axes[0, 0], [0, 1, 2], [[0, 1, 2], [0, 1, 4]], label="mean")
+    >>> line.get_ydata().tolist()
+    [0.0, 1.0, 3.0]
+    """
     samples = np.asarray(samples, dtype=float)
     mean = samples.mean(axis=0)
     n = samples.shape[0]

@@ -210,7 +210,14 @@ def _import_all(package: str) -> list[ModuleType]:
 
 
 def discover_theorems(package: str = "proofs_check") -> dict[str, Theorem]:
-    """Import every module of ``package`` and return the registered theorems, by name."""
+    """Import every module of ``package`` and return the registered theorems, by name.
+
+    Examples
+    --------
+    >>> thms = discover_theorems()
+    >>> "core.kl_nonnegative_zero_iff_equal" in thms
+    True
+    """
     for mod in _import_all(package):
         del mod
     return dict(sorted(_THEOREMS.items()))
@@ -226,6 +233,12 @@ def discover_experiments(package: str = "experiments") -> dict[str, ModuleType]:
     ------
     ValueError
         If a module lacks one of ``TITLE``, ``PAPER``, ``run``, ``claims``, ``plot``.
+
+    Examples
+    --------
+    >>> exps = discover_experiments()
+    >>> exps["core_gibbs_frontier"].PAPER.startswith("Rafailov")
+    True
     """
     out = {}
     for mod in _import_all(package):
