@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from prefrl.bandits import dpo_dataset_optimum, ipo_dataset_optimum
-from prefrl.plotting import new_figure, save_figure
+from experiments._ipo_protocol import plot_panels, run_protocol
+from prefrl.plotting import save_figure
 from prefrl.registry import Claim
-from prefrl.training import Adam, expand_grid, train_pairwise
 
 TITLE = "Figure 1: action probabilities under DPO and IPO on a total order (D1) and a cycle (D2)"
 PAPER = "Azar et al. 2024, 'A General Theoretical Paradigm to Understand Learning from Human " \
@@ -39,64 +38,10 @@ TAUS = (0.1, 0.5, 1.0)
 #: The targets as quoted in the issue (closed form; the paper shows only the curves).
 QUOTED_IPO_D1 = {0.1: (0.9644, 0.0344, 0.0012), 0.5: (0.5627, 0.2889, 0.1483),
                  1.0: (0.4484, 0.3213, 0.2302)}
-ACTIONS = ("a", "b", "c")
-
-
-def protocol(quick: bool) -> dict:
-    return {
-        "optimizer": "Adam", "lr": 0.01, "batch_size": 9, "replacement": True,
-        "n_steps": 2000 if quick else 18000, "n_seeds": 10, "taus": list(TAUS),
-        "init_logits": 0.0, "pi_ref": "uniform",
-    }
-
-
-def _summarise(res, grid, n_data) -> dict:
-    """Seed mean and 95% half-width of each action's probability, per (dataset, tau), per record."""
-    mean, half = {}, {}
-    for d in range(n_data):
-        for t in TAUS:
-            m = (grid["data"] == d) & (grid["tau"] == t)
-            pol = res.policies[:, m, :]  # (records, seeds, K)
-            mean[f"{d}/tau={t}"] = pol.mean(axis=1).round(7)
-            half[f"{d}/tau={t}"] = (1.96 * pol.std(axis=1, ddof=1) / np.sqrt(m.sum())).round(7)
-    return {"steps": res.steps, "mean": mean, "half_width_95": half}
 
 
 def run(quick: bool = False, seed: int = 0) -> dict:
-    proto = protocol(quick)
-    names = list(DATASETS)
-    grid = expand_grid(data=range(len(names)), tau=TAUS, seed=range(proto["n_seeds"]))
-    pairs = np.stack([DATASETS[n] for n in names])[grid["data"]]
-    u = np.full(3, 1.0 / 3.0)
-    out = {"protocol": proto, "datasets": {n: DATASETS[n].tolist() for n in names},
-           "grid": grid, "exact": {}, "runs": {}, "final": {}}
-    n_steps = proto["n_steps"]
-    tail = n_steps * 3 // 4
-    for k, loss in enumerate(("ipo", "dpo")):
-        res = train_pairwise(
-            loss, pairs[:, :, 0], pairs[:, :, 1], beta=grid["tau"], n_steps=n_steps,
-            batch_size=proto["batch_size"], optimizer=Adam(lr=proto["lr"]), rng=seed + k,
-            n_actions=3, record_every=max(1, n_steps // 200),
-        )
-        late = res.steps >= tail
-        avg = res.policies[late].mean(axis=0)  # time average over the last quarter, per run
-        out["runs"][loss] = _summarise(res, grid, len(names))
-        for d, name in enumerate(names):
-            for t in TAUS:
-                m = (grid["data"] == d) & (grid["tau"] == t)
-                key = f"{loss}/{name}/tau={t}"
-                out["final"][key] = {
-                    "mean": avg[m].mean(axis=0),
-                    "se": avg[m].std(axis=0, ddof=1) / np.sqrt(m.sum()),
-                    "last_mean": res.policy[m].mean(axis=0),
-                }
-    for name in names:
-        w, lo = DATASETS[name][:, 0], DATASETS[name][:, 1]
-        for t in TAUS:
-            out["exact"][f"ipo/{name}/tau={t}"] = ipo_dataset_optimum(w, lo, u, t).policy
-            d = dpo_dataset_optimum(w, lo, u, t)
-            out["exact"][f"dpo/{name}/tau={t}"] = d.policy
-            out["exact"][f"dpo_exists/{name}/tau={t}"] = bool(d.exists)
+    out = run_protocol(DATASETS, TAUS, quick, rng=seed)
     out["notes"] = (
         "batch 9 (arXiv) not 90 (AISTATS App. C.1); uniform pi_ref assumed; tau grid "
         "{0.1, 0.5, 1} assumed; the paper reports curves only; the quoted IPO values are the exact "
@@ -110,7 +55,7 @@ def claims(numbers: dict) -> list[Claim]:
     out = []
     fin, ex = numbers["final"], numbers["exact"]
     for t in TAUS:
-        k = f"ipo/D1/tau={t}"
+        k = f"ipo/0/tau={t}"
         mean, se, exact = (np.asarray(fin[k]["mean"]), np.asarray(fin[k]["se"]),
                            np.asarray(ex[k]))
         out.append(Claim(
@@ -123,8 +68,8 @@ def claims(numbers: dict) -> list[Claim]:
             holds=bool(np.all(np.abs(mean - exact) <= 4 * se + 1e-12)
                        and np.all(np.abs(exact - QUOTED_IPO_D1[t]) < 5e-5)),
         ))
-    dpo_a = [float(np.asarray(fin[f"dpo/D1/tau={t}"]["last_mean"])[0]) for t in TAUS]
-    ipo_a = [float(np.asarray(fin[f"ipo/D1/tau={t}"]["last_mean"])[0]) for t in TAUS]
+    dpo_a = [float(np.asarray(fin[f"dpo/0/tau={t}"]["last_mean"])[0]) for t in TAUS]
+    ipo_a = [float(np.asarray(fin[f"ipo/0/tau={t}"]["last_mean"])[0]) for t in TAUS]
     # DPO's logits grow without bound (slowly): after the quick run's 2000 steps pi(a) is past
     # 0.95 and still rising; after the paper's 18000 steps it is past 0.999.
     threshold = 0.999 if numbers["protocol"]["n_steps"] >= 18000 else 0.95
@@ -140,17 +85,17 @@ def claims(numbers: dict) -> list[Claim]:
         claim=f"DPO on D1 goes to the deterministic (1, 0, 0) for every tau: exact limit (no finite "
         f"minimiser); trained pi(a) > {threshold}, still rising, above IPO's",
         ours={"trained_pi_a": [round(v, 5) for v in dpo_a],
-              "exact": [np.asarray(ex[f"dpo/D1/tau={t}"]).tolist() for t in TAUS]},
+              "exact": [np.asarray(ex[f"dpo/0/tau={t}"]).tolist() for t in TAUS]},
         paper=[1.0, 1.0, 1.0],
         holds=all(v > threshold for v in dpo_a) and rising
         and all(d > i for d, i in zip(dpo_a, ipo_a))
-        and all(np.asarray(ex[f"dpo/D1/tau={t}"]).tolist() == [1.0, 0.0, 0.0] for t in TAUS)
-        and not any(ex[f"dpo_exists/D1/tau={t}"] for t in TAUS),
+        and all(np.asarray(ex[f"dpo/0/tau={t}"]).tolist() == [1.0, 0.0, 0.0] for t in TAUS)
+        and not any(ex[f"dpo_exists/0/tau={t}"] for t in TAUS),
     ))
     ok, worst = True, 0.0
     for loss in ("ipo", "dpo"):
         for t in TAUS:
-            k = f"{loss}/D2/tau={t}"
+            k = f"{loss}/1/tau={t}"
             mean, se = np.asarray(fin[k]["mean"]), np.asarray(fin[k]["se"])
             ok &= bool(np.allclose(ex[k], 1 / 3, atol=1e-12))
             ok &= bool(np.all(np.abs(mean - 1 / 3) <= 4 * se + 1e-12))
@@ -167,30 +112,7 @@ def claims(numbers: dict) -> list[Claim]:
 
 
 def plot(numbers: dict, path) -> None:
-    names = list(numbers["datasets"])
-    fig, axes = new_figure(len(names), len(TAUS), width=3.6, height=2.8, sharey=True)
-    for d, name in enumerate(names):
-        for j, t in enumerate(TAUS):
-            ax = axes[d, j]
-            for loss, ls in (("ipo", "-"), ("dpo", "--")):
-                run = numbers["runs"][loss]
-                steps = np.asarray(run["steps"])
-                mean = np.asarray(run["mean"][f"{d}/tau={t}"])
-                half = np.asarray(run["half_width_95"][f"{d}/tau={t}"])
-                for a in range(3):
-                    ax.plot(steps, mean[:, a], color=f"C{a}", ls=ls,
-                            label=f"{loss.upper()} $\\pi({ACTIONS[a]})$" if d == j == 0 else None)
-                    ax.fill_between(steps, mean[:, a] - half[:, a], mean[:, a] + half[:, a],
-                                    color=f"C{a}", alpha=0.25, linewidth=0)
-            exact = np.asarray(numbers["exact"][f"ipo/{name}/tau={t}"])
-            for a in range(3):
-                ax.axhline(exact[a], color=f"C{a}", lw=0.6, ls=":")
-            ax.set_title(f"{name}, $\\tau$ = {t}", fontsize=9)
-            ax.set_ylim(-0.03, 1.03)
-            if d == len(names) - 1:
-                ax.set_xlabel("Adam step")
-            if j == 0:
-                ax.set_ylabel("action probability")
+    fig, axes = plot_panels(numbers, TAUS, exact_ipo=True, title_size=9)
     axes[0, 0].legend(fontsize=6, ncol=2, loc="center right")
     fig.suptitle("IPO (solid) vs DPO (dashed); dotted: exact IPO optimum; bands: 95% over "
                  f"{numbers['protocol']['n_seeds']} seeds", fontsize=9)

@@ -24,10 +24,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import softmax
 
-from prefrl.bandits import dpo_dataset_optimum, ipo_dataset_optimum
-from prefrl.plotting import new_figure, save_figure
+from experiments._ipo_protocol import plot_panels, run_protocol
+from prefrl.plotting import save_figure
 from prefrl.registry import Claim
-from prefrl.training import Adam, expand_grid, train_pairwise
 
 TITLE = "Figure 2: an action that never wins; DPO sends it to 0 for every tau, IPO does not"
 PAPER = "Azar et al. 2024, 'A General Theoretical Paradigm to Understand Learning from Human " \
@@ -40,58 +39,10 @@ DATASETS = {
 TAUS = (1.0, 0.5, 0.1)
 #: pi(c) under IPO on the substitute dataset, as quoted in the issue (closed form).
 QUOTED_IPO_PI_C = {1.0: 0.2327, 0.5: 0.1554, 0.1: 0.0034}
-ACTIONS = ("a", "b", "c")
-
-
-def _summarise(res, grid, n_data) -> dict:
-    """Seed mean and 95% half-width of each action's probability, per (dataset, tau), per record."""
-    mean, half = {}, {}
-    for d in range(n_data):
-        for t in TAUS:
-            m = (grid["data"] == d) & (grid["tau"] == t)
-            pol = res.policies[:, m, :]  # (records, seeds, K)
-            mean[f"{d}/tau={t}"] = pol.mean(axis=1).round(7)
-            half[f"{d}/tau={t}"] = (1.96 * pol.std(axis=1, ddof=1) / np.sqrt(m.sum())).round(7)
-    return {"steps": res.steps, "mean": mean, "half_width_95": half}
 
 
 def run(quick: bool = False, seed: int = 0) -> dict:
-    n_steps = 2000 if quick else 18000
-    n_seeds = 10
-    names = list(DATASETS)
-    grid = expand_grid(data=range(len(names)), tau=TAUS, seed=range(n_seeds))
-    pairs = np.stack([DATASETS[n] for n in names])[grid["data"]]
-    u = np.full(3, 1.0 / 3.0)
-    out = {"protocol": {"optimizer": "Adam", "lr": 0.01, "batch_size": 9, "n_steps": n_steps,
-                        "n_seeds": n_seeds, "taus": list(TAUS)},
-           "datasets": {n: DATASETS[n].tolist() for n in names}, "grid": grid,
-           "runs": {}, "final": {}, "exact": {}}
-    tail = n_steps * 3 // 4
-    for k, loss in enumerate(("ipo", "dpo")):
-        res = train_pairwise(
-            loss, pairs[:, :, 0], pairs[:, :, 1], beta=grid["tau"], n_steps=n_steps, batch_size=9,
-            optimizer=Adam(lr=0.01), rng=seed + 10 + k, n_actions=3,
-            record_every=max(1, n_steps // 200),
-        )
-        avg = res.policies[res.steps >= tail].mean(axis=0)
-        out["runs"][loss] = _summarise(res, grid, len(names))
-        for d in range(len(names)):
-            for t in TAUS:
-                m = (grid["data"] == d) & (grid["tau"] == t)
-                out["final"][f"{loss}/{d}/tau={t}"] = {
-                    "mean": avg[m].mean(axis=0),
-                    "se": avg[m].std(axis=0, ddof=1) / np.sqrt(m.sum()),
-                    "last_mean": res.policy[m].mean(axis=0),
-                    # change of c's logit from its start log(1/3)
-                    "max_abs_theta_c": float(np.abs(res.logits[m, 2] - np.log(u[2])).max()),
-                }
-    for d, name in enumerate(names):
-        w, lo = DATASETS[name][:, 0], DATASETS[name][:, 1]
-        for t in TAUS:
-            out["exact"][f"ipo/{d}/tau={t}"] = ipo_dataset_optimum(w, lo, u, t).policy
-            res = dpo_dataset_optimum(w, lo, u, t)
-            out["exact"][f"dpo/{d}/tau={t}"] = res.policy
-            out["exact"][f"dpo_exists/{d}/tau={t}"] = bool(res.exists)
+    out = run_protocol(DATASETS, TAUS, quick, rng=seed + 10)
     out["notes"] = (
         "The printed dataset D3 = {(a,b),(b,a)} leaves c out of every comparison, so neither loss "
         "touches its logit: the figure's claim cannot come from it (a typo). We reproduce the claim "
@@ -103,7 +54,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
 def claims(numbers: dict) -> list[Claim]:
     fin, ex = numbers["final"], numbers["exact"]
     out = []
-    untouched = all(fin[f"{loss}/0/tau={t}"]["max_abs_theta_c"] == 0.0
+    untouched = all(fin[f"{loss}/0/tau={t}"]["max_abs_logit_change"][2] == 0.0
                     for loss in ("ipo", "dpo") for t in TAUS)
     exact_uniform = all(np.allclose(ex[f"{loss}/0/tau={t}"], 1 / 3, atol=1e-12)
                         for loss in ("ipo", "dpo") for t in TAUS)
@@ -148,27 +99,7 @@ def claims(numbers: dict) -> list[Claim]:
 
 
 def plot(numbers: dict, path) -> None:
-    names = list(numbers["datasets"])
-    fig, axes = new_figure(len(names), len(TAUS), width=3.6, height=2.8, sharey=True)
-    for d, name in enumerate(names):
-        for j, t in enumerate(TAUS):
-            ax = axes[d, j]
-            for loss, ls in (("ipo", "-"), ("dpo", "--")):
-                run = numbers["runs"][loss]
-                steps = np.asarray(run["steps"])
-                mean = np.asarray(run["mean"][f"{d}/tau={t}"])
-                half = np.asarray(run["half_width_95"][f"{d}/tau={t}"])
-                for a in range(3):
-                    ax.plot(steps, mean[:, a], color=f"C{a}", ls=ls,
-                            label=f"{loss.upper()} $\\pi({ACTIONS[a]})$" if d == j == 0 else None)
-                    ax.fill_between(steps, mean[:, a] - half[:, a], mean[:, a] + half[:, a],
-                                    color=f"C{a}", alpha=0.25, linewidth=0)
-            ax.set_title(f"{name}, $\\tau$ = {t}", fontsize=8)
-            ax.set_ylim(-0.03, 1.03)
-            if d == len(names) - 1:
-                ax.set_xlabel("Adam step")
-            if j == 0:
-                ax.set_ylabel("action probability")
+    fig, axes = plot_panels(numbers, TAUS, exact_ipo=False, title_size=8)
     axes[0, 0].legend(fontsize=6, ncol=2, loc="upper right")
     fig.suptitle("Top: the dataset as printed leaves c untouched (pi(c) stays 1/3 under both). "
                  "Bottom: our substitute, c never wins:\nDPO (dashed) sends pi(c) to 0 for every "
