@@ -17,22 +17,14 @@ from prefrl.barfi import (
 )
 from prefrl.mdp import TabularMDP
 from prefrl.registry import theorem
+from proofs_check._draws import degenerate_transitions, tied_or_normal_rewards
 
 
 def draw_bilevel(rng: np.random.Generator) -> dict:
     """A small MDP (absorbing states, zeros, tied rewards), an auxiliary reward, tau, phi."""
     S, A = int(rng.integers(1, 6)), int(rng.integers(1, 4))
-    W = rng.random((S, A, S)) * (rng.random((S, A, S)) < rng.choice([0.4, 1.0]))
-    W[W.sum(axis=2) == 0, 0] = 1.0
-    for s in range(S):
-        if rng.random() < 0.25:
-            W[s] = 0.0
-            W[s, :, s] = 1.0  # absorbing
-    P = W / W.sum(axis=2, keepdims=True)
-    if rng.random() < 0.5:
-        r_p = rng.integers(-1, 2, size=(S, A)).astype(float)  # ties
-    else:
-        r_p = rng.normal(size=(S, A))
+    P = degenerate_transitions(rng, S, A)
+    r_p = tied_or_normal_rewards(rng, (S, A))
     r_aux = rng.normal(size=(S, A)) * float(rng.choice([0.0, 1.0, 3.0]))
     mu = rng.dirichlet(np.ones(S)) * (rng.random(S) < 0.7)
     mu = mu / mu.sum() if mu.sum() > 0 else np.full(S, 1.0 / S)

@@ -19,22 +19,14 @@ from prefrl.curriculum import (
 )
 from prefrl.mdp import TabularMDP
 from prefrl.registry import theorem
+from proofs_check._draws import degenerate_transitions, tied_or_normal_rewards
 
 
 def draw_mdp_policies(rng: np.random.Generator) -> dict:
     """A small MDP (absorbing states, zeros, tied rewards), two policies, logits, start laws."""
     S, A = int(rng.integers(1, 6)), int(rng.integers(1, 4))
-    W = rng.random((S, A, S)) * (rng.random((S, A, S)) < rng.choice([0.4, 1.0]))
-    W[W.sum(axis=2) == 0, 0] = 1.0
-    for s in range(S):
-        if rng.random() < 0.25:
-            W[s] = 0.0
-            W[s, :, s] = 1.0
-    P = W / W.sum(axis=2, keepdims=True)
-    if rng.random() < 0.5:
-        R = rng.integers(-1, 2, size=(S, A)).astype(float)
-    else:
-        R = rng.normal(size=(S, A))
+    P = degenerate_transitions(rng, S, A)
+    R = tied_or_normal_rewards(rng, (S, A))
 
     def dist(zeros):
         p = rng.dirichlet(np.ones(S)) * ((rng.random(S) < 0.6) if zeros else 1.0)

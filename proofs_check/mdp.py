@@ -9,23 +9,14 @@ import numpy as np
 
 from prefrl.mdp import TabularMDP, softmax_policy_gradient
 from prefrl.registry import theorem
+from proofs_check._draws import degenerate_transitions, tied_or_normal_rewards
 
 
 def draw_mdp(rng: np.random.Generator) -> dict:
     """A small random MDP with zeros, absorbing states and tied integer rewards, and a policy."""
     S, A = int(rng.integers(1, 7)), int(rng.integers(1, 5))
-    W = rng.random((S, A, S)) * (rng.random((S, A, S)) < rng.choice([0.3, 1.0]))
-    empty = W.sum(axis=2) == 0
-    W[empty, rng.integers(S)] = 1.0
-    for s in range(S):
-        if rng.random() < 0.25:
-            W[s] = 0.0
-            W[s, :, s] = 1.0  # absorbing
-    P = W / W.sum(axis=2, keepdims=True)
-    if rng.random() < 0.5:
-        R = rng.integers(-1, 2, size=(S, A)).astype(float)  # ties between actions
-    else:
-        R = rng.normal(size=(S, A, S) if rng.random() < 0.5 else (S, A))
+    P = degenerate_transitions(rng, S, A)
+    R = tied_or_normal_rewards(rng, (S, A, S) if rng.random() < 0.5 else (S, A))
     gamma = float(rng.choice([0.0, 0.5, 0.9, 0.99]))
     pi = rng.dirichlet(np.ones(A) * rng.choice([0.2, 1.0]), size=S)
     pi2 = rng.dirichlet(np.ones(A), size=S)
