@@ -27,6 +27,7 @@ from prefrl.bandits import (
     rlhf_optimum,
 )
 from prefrl.policies import gibbs, regularized_objective, softmax
+from prefrl.testing.strategies import distributions, preference_matrices
 
 # ---------------------------------------------------------------------------------------------
 # strategies
@@ -34,28 +35,6 @@ from prefrl.policies import gibbs, regularized_objective, softmax
 
 finite = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
 betas = st.sampled_from([0.05, 0.1, 0.5, 1.0, 3.0])
-
-
-@st.composite
-def distributions(draw, K, zeros=True):
-    w = draw(arrays(np.float64, K, elements=st.floats(0.0, 1.0)))
-    if not zeros:
-        w = w + 0.05
-    if w.sum() <= 1e-3:
-        w = np.ones(K)
-    return w / w.sum()
-
-
-@st.composite
-def preference_matrices(draw, K):
-    """Random P, with some deterministic (0/1) and tied (1/2) entries."""
-    vals = draw(
-        arrays(np.float64, (K, K), elements=st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 0.5, 1.0])))
-    )
-    P = np.triu(vals, 1)
-    P = P + np.tril(1.0 - P.T, -1)
-    np.fill_diagonal(P, 0.5)
-    return P
 
 
 @st.composite

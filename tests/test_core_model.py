@@ -19,21 +19,17 @@ from prefrl._validation import (
     check_preference_matrix,
     check_stochastic_matrix,
 )
+from prefrl.testing.strategies import distributions as prob_vectors
 from proofs_check import core as core_checks
 
 # Multiples of 1e-3: ties and zeros are frequent, subnormal gaps (a tie in float) are not.
 finite = st.integers(-10_000, 10_000).map(lambda i: i / 1000)
 
 
-@st.composite
-def distributions(draw, k=None, allow_zeros=True):
-    k = draw(st.integers(1, 6)) if k is None else k
-    w = draw(arrays(np.float64, k, elements=st.floats(0, 1)))
-    if not allow_zeros:
-        w = w + 0.05
-    if w.sum() <= 1e-9:
-        w = np.ones(k)
-    return w / w.sum()
+def distributions(k=None, allow_zeros=True):
+    """Probability vectors (length 1-6 unless given), with zeros and ties."""
+    sizes = st.integers(1, 6) if k is None else st.just(k)
+    return sizes.flatmap(lambda n: prob_vectors(n, zeros=allow_zeros))
 
 
 @st.composite

@@ -10,32 +10,16 @@ from hypothesis.extra.numpy import arrays
 
 from prefrl.bandits import ipo_optimum
 from prefrl.registry import run_theorem
+from prefrl.testing.strategies import distributions as _distributions
+from prefrl.testing.strategies import preference_matrices
 from proofs_check import ipo as checks
 
 betas = st.sampled_from([0.05, 0.1, 0.5, 1.0, 4.0])
 
 
-@st.composite
-def distributions(draw, K, zeros=True):
-    # masses are 0 or >= 0.01: supports matter, 1e-39 only makes the lstsq checks ill-posed
-    w = draw(arrays(np.float64, K, elements=st.one_of(st.just(0.0), st.floats(0.01, 1.0))))
-    if not zeros:
-        w = w + 0.05
-    if w.sum() <= 1e-3:
-        w = np.ones(K)
-    return w / w.sum()
-
-
-@st.composite
-def preference_matrices(draw, K, lo=0.0):
-    elems = st.floats(lo, 1.0 - lo)
-    if lo == 0.0:
-        elems = st.one_of(elems, st.sampled_from([0.0, 0.5, 1.0]))
-    vals = draw(arrays(np.float64, (K, K), elements=elems))
-    P = np.triu(vals, 1)
-    P = P + np.tril(1.0 - P.T, -1)
-    np.fill_diagonal(P, 0.5)
-    return P
+def distributions(K, zeros=True):
+    """Masses are 0 or >= 0.01: supports matter, 1e-39 only makes the lstsq checks ill-posed."""
+    return _distributions(K, zeros=zeros, min_mass=0.01)
 
 
 sizes = st.integers(2, 5)
@@ -82,7 +66,7 @@ def prop3_instances(draw):
 @st.composite
 def prop4_instances(draw):
     K = draw(sizes)
-    return {"P": draw(preference_matrices(K, lo=0.02)), "mu": draw(distributions(K, zeros=False)),
+    return {"P": draw(preference_matrices(K, margin=0.02)), "mu": draw(distributions(K, zeros=False)),
             "pi_ref": draw(distributions(K, zeros=False)), "beta": draw(betas)}
 
 

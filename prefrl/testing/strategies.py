@@ -18,11 +18,13 @@ from ._specs import SPECS
 
 __all__ = [
     "LossInputs",
+    "distributions",
     "group_rewards",
     "log_probs",
     "loss_inputs",
     "masks",
     "pair_logps",
+    "preference_matrices",
     "token_arrays",
 ]
 
@@ -265,3 +267,68 @@ def loss_inputs(name, *, extreme=True, extra=(), max_n=8):
         return LossInputs(name, tuple(arrays), kwargs)
 
     return draw()
+
+
+def distributions(k: int, *, zeros: bool = True, min_mass: float = 0.0):
+    r"""Probability vectors of length ``k``, with exact zeros (``zeros=True``) and ties.
+
+    Entries are drawn in :math:`[0, 1]` (or, with ``min_mass > 0``, either exactly 0 or in
+    :math:`[m, 1]`, so that supports matter but no mass is vanishingly small) and normalised; an
+    all-zero draw becomes uniform. With ``zeros=False`` every entry is at least
+    0.05 before normalisation: the vector has full support.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(distributions(4))
+    ... def check(p):
+    ...     assert p.shape == (4,) and abs(p.sum() - 1) < 1e-12 and p.min() >= 0
+    >>> check()
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if min_mass > 0:
+        elements = st.one_of(st.just(0.0), st.floats(min_mass, 1.0))
+    else:
+        elements = st.floats(0.0, 1.0)
+
+    def normalise(w):
+        if not zeros:
+            w = w + 0.05
+        if w.sum() <= 1e-3:
+            w = np.ones(k)
+        return w / w.sum()
+
+    return hnp.arrays(np.float64, k, elements=elements).map(normalise)
+
+
+def preference_matrices(k: int, *, margin: float = 0.0):
+    r"""Preference matrices ``(k, k)``: ``P + P.T = 1``, diagonal 1/2.
+
+    The upper triangle is drawn in :math:`[m, 1 - m]` (``margin``); with ``margin = 0`` the
+    degenerate values 0 (deterministic preferences) and 1/2 (ties) and 1 are drawn on purpose.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> from prefrl._validation import check_preference_matrix
+    >>> @given(preference_matrices(3))
+    ... def check(P):
+    ...     check_preference_matrix(P)
+    >>> check()
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if not 0.0 <= margin <= 0.5:
+        raise ValueError(f"margin must be in [0, 0.5], got {margin}")
+    elements = st.floats(margin, 1.0 - margin)
+    if margin == 0.0:
+        elements = st.one_of(elements, st.sampled_from([0.0, 0.5, 1.0]))
+
+    def assemble(vals):
+        P = np.triu(vals, 1)
+        P = P + np.tril(1.0 - P.T, -1)
+        np.fill_diagonal(P, 0.5)
+        return P
+
+    return hnp.arrays(np.float64, (k, k), elements=elements).map(assemble)
