@@ -152,6 +152,11 @@ def rock_paper_scissors(n: int = 3, margin: float = 0.5) -> np.ndarray:
     :math:`1/2 - m` for the others. Every item beats exactly as many as it loses to, so the unique
     minimax winner is uniform and there is no Condorcet winner.
 
+    With :math:`n = 3` item 0 beats item 1: read the items as (scissors, paper, rock), or take the
+    transpose for the labelling (rock, paper, scissors) in which paper beats rock. The labelling
+    does not matter for the minimax winner, but it does for a non-uniform reference policy (e.g.
+    a KL-regularised equilibrium with :math:`\mu = (0.6, 0.3, 0.1)`).
+
     Parameters
     ----------
     n : int, odd, >= 3
