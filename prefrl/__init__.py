@@ -25,6 +25,7 @@ _SUBMODULES = {
     "losses",
     "bandits",
     "games",
+    "reward_learning",
     "training",
     "shaping",
     "expressivity",

@@ -5,8 +5,8 @@ distribution :math:`\mu_0` (a :class:`~prefrl.mdp.TabularMDP` whose own reward i
 *objective* of a formalism induces a total preorder on the stationary policies of the environment.
 Subramani, Williams, Heitmann, Holm, Griffin and Skalse (ICLR 2024), "On the Expressivity of
 Objective-Specification Formalisms in Reinforcement Learning", compare 17 formalisms by the
-orderings they can induce. Six of them are implemented here, each computed exactly from occupancy
-measures:
+orderings they can induce. Ten of them are implemented here, each computed exactly (from
+occupancy measures, product chains with automata, or return distributions):
 
 =========  ==========================================================================
 MR         Markov reward, :math:`J(\pi) = \langle m^\pi_\gamma, r \rangle`
@@ -15,6 +15,11 @@ ONMR       outer nonlinear MR, :math:`J(\pi) = f(\langle m^\pi_\gamma, r \rangle
 RRL        regularised RL (entropy or KL to a reference)
 OMORL      outer multi-objective, :math:`J(\pi) = f(J_{r_1}(\pi), \dots, J_{r_k}(\pi))`
 GOMORL     generalised OMORL with the lexicographic order on :math:`(J_{r_i}(\pi))_i`
+RM         reward machine, exact on the product chain :math:`(s, u)`
+LTL        :math:`J(\pi) = \Pr_\pi(\xi \models \varphi)`, exact through a deterministic
+           automaton and the bottom SCCs of the product chain (a fragment of LTL)
+INMR       :math:`J(\pi) = \mathbb E[f(G_R(\xi))]` over a finite horizon (exact return law)
+FTR        :math:`J(\pi) = \mathbb E[f(\xi)]` over a finite horizon (exact enumeration)
 =========  ==========================================================================
 
 .. note::
@@ -39,6 +44,7 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 from scipy.special import xlogy
 
+from ._automata import DeterministicAutomaton, Formula, to_automaton
 from ._validation import (
     check_array,
     check_in_range,
@@ -50,6 +56,8 @@ from ._validation import (
 from .mdp import TabularMDP
 
 __all__ = [
+    "InnerNonlinearMR",
+    "LTLObjective",
     "LexicographicMultiObjective",
     "LimitAverageReward",
     "LinearExpressibility",
@@ -58,13 +66,29 @@ __all__ = [
     "OuterNonlinearMR",
     "PolicyOrdering",
     "RegularisedRL",
+    "ReturnDistribution",
+    "RewardMachine",
+    "RewardMachineObjective",
+    "SatisfactionResult",
+    "TrajectoryFunction",
+    "always",
+    "always_eventually",
     "discounted_occupancy",
+    "eventually",
+    "eventually_always",
     "lar_expressible",
     "limit_average_occupancy",
     "mr_expressible",
+    "next_",
     "one_state_env",
     "policy_ordering",
+    "prop",
+    "return_distribution",
+    "satisfaction_probability",
     "stay_go_env",
+    "switch_env",
+    "transition_labels",
+    "until",
 ]
 
 
@@ -116,6 +140,31 @@ def one_state_env(n_actions: int = 2) -> TabularMDP:
     """
     n = check_integer(n_actions, "n_actions", minimum=1)
     return TabularMDP(np.ones((1, n, 1)), np.zeros((1, n)), 0.0)
+
+
+def switch_env() -> TabularMDP:
+    r"""Two states, ``stay`` or ``switch`` in each; start in state 0.
+
+    With :math:`q_0 = \pi(\mathrm{switch}|0)` and :math:`q_1 = \pi(\mathrm{switch}|1)`, both
+    positive, the chain is irreducible with stationary mass :math:`\nu(0) = q_1 / (q_0 + q_1)` in
+    state 0, constant along each ray :math:`q_1 = c\, q_0`; :math:`q_0 = 0` keeps the run in state
+    0 forever and :math:`q_0 > 0 = q_1` ends in state 1. The separating environment of LAR from
+    the continuous formalisms (our construction).
+
+    Returns
+    -------
+    TabularMDP
+        Transitions of shape (2, 2, 2), actions ``(stay, switch)``, zero reward.
+
+    Examples
+    --------
+    >>> switch_env().dense_transitions()[:, 1].tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 0] = P[1, 0, 1] = 1.0
+    P[0, 1, 1] = P[1, 1, 0] = 1.0
+    return TabularMDP(P, np.zeros((2, 2)), 0.0, [1.0, 0.0], action_labels=("stay", "switch"))
 
 
 def stay_go_env() -> TabularMDP:
@@ -182,18 +231,24 @@ def _gth_stationary(P: np.ndarray) -> np.ndarray:
     """
     A = np.array(P, dtype=np.float64)
     n = A.shape[0]
-    for k in range(n - 1, 0, -1):
-        out = A[k, :k].sum()
-        if not out > 0:
-            raise ValueError("the policy's chain is numerically reducible (a transition "
-                             "probability underflows); the limit-average distribution is undefined")
-        A[:k, k] /= out
-        A[:k, :k] += np.outer(A[:k, k], A[k, :k])
-    x = np.zeros(n)
-    x[0] = 1.0
-    for j in range(1, n):
-        x[j] = x[:j] @ A[:j, j]
-    return x / x.sum()
+    reducible = ValueError("the policy's chain is numerically reducible (a transition probability "
+                           "underflows or its stationary masses span more than the float range); "
+                           "the limit-average distribution cannot be computed reliably")
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            for k in range(n - 1, 0, -1):
+                out = A[k, :k].sum()
+                if not out > 0:
+                    raise reducible
+                A[:k, k] /= out
+                A[:k, :k] += np.outer(A[:k, k], A[k, :k])
+            x = np.zeros(n)
+            x[0] = 1.0
+            for j in range(1, n):
+                x[j] = x[:j] @ A[:j, j]
+            return x / x.sum()
+    except FloatingPointError:
+        raise reducible from None
 
 
 def _cesaro_limit(Ppi: np.ndarray) -> np.ndarray:
@@ -844,3 +899,771 @@ def lar_expressible(env, ordering, policies: Sequence, margin: float = 1.0):
 def _replace_reward(out, env):
     return LinearExpressibility(True, out.reward.reshape(env.n_states, env.n_actions), None, None,
                                 out.residual, out.strict_pairs, out.tie_pairs, out.iterations)
+
+
+# ---------------------------------------------------------------------------- labels
+def transition_labels(env, propositions) -> np.ndarray:
+    r"""Letters of the environment's transitions from atomic propositions.
+
+    .. math::
+        \sigma(s, a, s') = \sum_{i < k} 2^i\, \mathbb 1[p_i \text{ holds on } (s, a, s')],
+
+    so a letter is the bitmask of the propositions true on a transition. A state proposition
+    (shape (k, S)) holds on every transition that *leaves* a state where it is true, so the
+    letter read at time :math:`t` describes :math:`s_t`.
+
+    Parameters
+    ----------
+    env : TabularMDP
+    propositions : bool array, shape (k, S) or (k, S, A, S)
+
+    Returns
+    -------
+    int array, shape (S, A, S), entries in [0, 2^k)
+
+    Examples
+    --------
+    >>> transition_labels(stay_go_env(), [[False, True]])[:, 0, 0].tolist()
+    [0, 1]
+    """
+    env = _check_env(env)
+    S, A = env.n_states, env.n_actions
+    props = np.asarray(propositions)
+    if props.ndim == 1:
+        props = props[None]
+    if props.dtype != bool:
+        if not np.all(np.isin(props, (0, 1))):
+            raise ValueError("propositions must be boolean (or 0/1)")
+        props = props.astype(bool)
+    if props.ndim == 2 and props.shape[1] == S:
+        props = np.broadcast_to(props[:, :, None, None], (props.shape[0], S, A, S))
+    if props.ndim != 4 or props.shape[1:] != (S, A, S):
+        raise ValueError(f"propositions must have shape (k, {S}) or (k, {S}, {A}, {S}), "
+                         f"got {np.shape(propositions)}")
+    if props.shape[0] > 16:
+        raise ValueError("propositions: at most 16 atomic propositions")
+    weights = (1 << np.arange(props.shape[0]))[:, None, None, None]
+    return (props * weights).sum(axis=0).astype(np.int64)
+
+
+def _check_labelling(env, labelling, n_letters, name="labelling"):
+    S, A = env.n_states, env.n_actions
+    L = np.asarray(labelling)
+    if L.shape != (S, A, S):
+        raise ValueError(f"{name} must have shape ({S}, {A}, {S}), got {L.shape}")
+    if not np.issubdtype(L.dtype, np.integer):
+        if np.issubdtype(L.dtype, np.floating) and np.all(L == np.round(L)):
+            L = L.astype(np.int64)
+        else:
+            raise ValueError(f"{name} must hold integer letters")
+    bad = (L < 0) | (L >= n_letters)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name}{list(idx)} = {L[idx]}, must be in [0, {n_letters})")
+    return L.astype(np.int64)
+
+
+def _backward_closure(G: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """States of the support graph G (bool (n, n)) with a path to a state of ``target``."""
+    can = target.copy()
+    while True:
+        new = can | G[:, can].any(axis=1)
+        if np.array_equal(new, can):
+            return can
+        can = new
+
+
+def _product_chain(env, pi, delta, labelling, start):
+    """Chain on the product states (s, q) reachable from mu0 x {start}.
+
+    Returns (M, states, init): the transition matrix (n, n), the (s, q) pairs (n, 2), and the
+    initial distribution over them (n,). Only reachable pairs are built, so products of
+    automata stay small.
+    """
+    P = env.dense_transitions()
+    W = pi[:, :, None] * P
+    out = [[(int(t), int(labelling[s, a, t]), float(W[s, a, t]))
+            for a, t in zip(*np.nonzero(W[s] > 0))] for s in range(env.n_states)]
+    index: dict = {}
+    states = []
+    for s in np.flatnonzero(env.initial > 0):
+        index[(int(s), start)] = len(states)
+        states.append((int(s), start))
+    rows, cols, vals = [], [], []
+    i = 0
+    while i < len(states):
+        s, q = states[i]
+        for t, letter, w in out[s]:
+            key = (t, int(delta[q, letter]))
+            j = index.get(key)
+            if j is None:
+                j = index[key] = len(states)
+                states.append(key)
+            rows.append(i)
+            cols.append(j)
+            vals.append(w)
+        i += 1
+    n = len(states)
+    M = np.zeros((n, n))
+    np.add.at(M, (np.array(rows, dtype=int), np.array(cols, dtype=int)), np.array(vals))
+    st = np.array(states, dtype=int).reshape(-1, 2)
+    init = np.zeros(n)
+    init[: int(np.count_nonzero(env.initial > 0))] = env.initial[env.initial > 0]
+    return M, st, init
+
+
+# ---------------------------------------------------------------------------- reward machines
+@dataclass(frozen=True, eq=False)
+class RewardMachine:
+    r"""A reward machine: a finite automaton on transition labels that emits rewards.
+
+    .. math::
+        u_{t+1} = \delta_U\big(u_t, L(s_t, a_t, s_{t+1})\big), \qquad
+        r_t = \delta_R(u_t, u_{t+1})(s_t, a_t, s_{t+1}), \qquad
+        J(\pi) = \mathbb E_{\mu_0, \pi}\Big[\sum_{t \ge 0} \gamma^t r_t\Big],
+
+    with machine states :math:`u \in \{0, \dots, U-1\}`, start :math:`u_0`, letters
+    :math:`L(s, a, s') \in \{0, \dots, n_{letters}-1\}` given by a labelling of the
+    environment's transitions (passed to :class:`RewardMachineObjective`), and the reward
+    :math:`\delta_R(u, u')` a scalar or an (S, A, S) array. Formalism 4 (RM) of Subramani et al.
+    (2024), in the transition-labelled convention of Icarte et al. (2018) (definition from the
+    project's notes; paper body not read).
+
+    Parameters
+    ----------
+    delta : int array, shape (U, n_letters)
+        Deterministic machine transitions.
+    rewards : array, shape (U, U) or (U, U, S, A, S)
+        :math:`\delta_R(u, u')`: a scalar per machine edge, or a reward of the environment
+        transition.
+    start : int in [0, U)
+    gamma : float in [0, 1)
+
+    Examples
+    --------
+    >>> rm = RewardMachine([[1, 0], [1, 0]], [[0.0, 1.0], [0.0, 0.0]], start=0, gamma=0.5)
+    >>> rm.n_states, rm.n_letters
+    (2, 2)
+    """
+
+    delta: np.ndarray
+    rewards: np.ndarray
+    start: int
+    gamma: float
+
+    def __post_init__(self):
+        d = np.asarray(self.delta)
+        if d.ndim != 2 or d.size == 0:
+            raise ValueError(f"delta must be a non-empty (U, n_letters) array, got shape {d.shape}")
+        if not np.issubdtype(d.dtype, np.integer):
+            if np.issubdtype(d.dtype, np.floating) and np.all(d == np.round(d)):
+                d = d.astype(np.int64)
+            else:
+                raise ValueError("delta must hold integer machine states")
+        U = d.shape[0]
+        bad = (d < 0) | (d >= U)
+        if bad.any():
+            i, j = (int(x) for x in np.argwhere(bad)[0])
+            raise ValueError(f"delta[{i}, {j}] = {d[i, j]}, must be in [0, {U})")
+        R = check_array(self.rewards, "rewards", ndim=(2, 5))
+        if R.shape[:2] != (U, U):
+            raise ValueError(f"rewards must have shape ({U}, {U}) or ({U}, {U}, S, A, S), "
+                             f"got {R.shape}")
+        start = check_integer(self.start, "start", minimum=0)
+        if start >= U:
+            raise ValueError(f"start must be in [0, {U}), got {start}")
+        object.__setattr__(self, "delta", d.astype(np.int64))
+        object.__setattr__(self, "rewards", R)
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "gamma",
+                           check_in_range(self.gamma, "gamma", 0.0, 1.0, high_open=True))
+
+    @property
+    def n_states(self) -> int:
+        """Number of machine states U."""
+        return self.delta.shape[0]
+
+    @property
+    def n_letters(self) -> int:
+        """Alphabet size."""
+        return self.delta.shape[1]
+
+    @classmethod
+    def from_markov_reward(cls, reward, gamma: float) -> RewardMachine:
+        r"""The one-state machine with :math:`\delta_R(0, 0) = R`: it is MR with the same discount.
+
+        Parameters
+        ----------
+        reward : array, shape (S, A, S)
+        gamma : float in [0, 1)
+
+        Examples
+        --------
+        >>> RewardMachine.from_markov_reward(np.ones((1, 2, 1)), 0.5).n_states
+        1
+        """
+        R = check_array(reward, "reward", ndim=3)
+        return cls(np.zeros((1, 1), dtype=np.int64), R[None, None], 0, gamma)
+
+
+class RewardMachineObjective(_Objective):
+    r"""The RM objective of a :class:`RewardMachine` in an environment, evaluated exactly.
+
+    The policy sees only the environment state (the formalisms order stationary Markov policies
+    of the environment), so :math:`(s_t, u_t)` is a Markov chain, and
+
+    .. math::
+        J(\pi) = \sum_s \mu_0(s)\, V(s, u_0), \qquad
+        V = (I - \gamma P^\times_\pi)^{-1} r^\times_\pi,
+
+    where :math:`P^\times_\pi[(s,u),(s',u')] = \sum_a \pi(a|s) P[s,a,s']\,
+    \mathbb 1[u' = \delta_U(u, L(s,a,s'))]` and :math:`r^\times_\pi(s, u) = \sum_{a, s'}
+    \pi(a|s) P[s, a, s']\, \delta_R(u, \delta_U(u, L(s,a,s')))(s, a, s')`. Evaluated by
+    :meth:`prefrl.mdp.TabularMDP.expected_return` on the product MDP :meth:`product_mdp`
+    (states :math:`s U + u`). Formalism 4 of Subramani et al. (2024).
+
+    Parameters
+    ----------
+    env : TabularMDP
+    machine : RewardMachine
+    labelling : int array, shape (S, A, S)
+        Letter :math:`L(s, a, s')` of each transition, in ``[0, machine.n_letters)``.
+
+    Examples
+    --------
+    >>> # reward 1 on the first change of action, in the one-state environment
+    >>> rm = RewardMachine([[1, 2], [1, 3], [3, 2], [3, 3]],
+    ...                    [[0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], 0, 0.5)
+    >>> J = RewardMachineObjective(one_state_env(), rm, [[[0], [1]]])
+    >>> round(J([[0.5, 0.5]]), 6), round(J([[1.0, 0.0]]), 6)    # sum_t (gamma / 2)^t, t >= 1
+    (0.333333, 0.0)
+    """
+
+    def __init__(self, env, machine: RewardMachine, labelling):
+        self.env = _check_env(env)
+        if not isinstance(machine, RewardMachine):
+            raise TypeError(f"machine must be a RewardMachine, got {type(machine).__name__}")
+        self.machine = machine
+        self.labelling = _check_labelling(env, labelling, machine.n_letters)
+        S, A, U = env.n_states, env.n_actions, machine.n_states
+        R = machine.rewards
+        if R.ndim == 2:
+            R = np.broadcast_to(R[:, :, None, None, None], (U, U, S, A, S))
+        elif R.shape[2:] != (S, A, S):
+            raise ValueError(f"machine.rewards must have shape ({U}, {U}) or "
+                             f"({U}, {U}, {S}, {A}, {S}), got {R.shape}")
+        self._R = R
+        self.gamma = machine.gamma
+        self._mdp = self.product_mdp()
+
+    def product_mdp(self) -> TabularMDP:
+        r"""The product MDP on :math:`(s, u)` (index :math:`sU + u`), shape (SU, A, SU).
+
+        Returns
+        -------
+        TabularMDP
+            Transitions :math:`P[s,a,s']\,\mathbb 1[u' = \delta_U(u, L(s,a,s'))]`, reward
+            :math:`\delta_R(u, u')(s, a, s')`, the machine's discount, start
+            :math:`\mu_0 \otimes \delta_{u_0}`.
+
+        Examples
+        --------
+        >>> rm = RewardMachine.from_markov_reward(np.ones((1, 2, 1)), 0.5)
+        >>> RewardMachineObjective(one_state_env(), rm, np.zeros((1, 2, 1), int)).product_mdp()
+        TabularMDP(S=1, A=2, gamma=0.5, dense)
+        """
+        env, m = self.env, self.machine
+        S, A, U = env.n_states, env.n_actions, m.n_states
+        P = env.dense_transitions()
+        PX = np.zeros((S * U, A, S * U))
+        RX = np.zeros((S * U, A, S * U))
+        s, a, t = np.meshgrid(np.arange(S), np.arange(A), np.arange(S), indexing="ij")
+        s, a, t = s.ravel(), a.ravel(), t.ravel()
+        for u in range(U):
+            v = m.delta[u, self.labelling[s, a, t]]
+            PX[s * U + u, a, t * U + v] = P[s, a, t]
+            RX[s * U + u, a, t * U + v] = self._R[u, v, s, a, t]
+        mu = np.zeros(S * U)
+        mu[np.arange(S) * U + m.start] = env.initial
+        return TabularMDP(PX, RX, m.gamma, mu)
+
+    def lift_policy(self, policy) -> np.ndarray:
+        r"""The product policy :math:`\pi^\times(a | s, u) = \pi(a | s)`, shape (SU, A).
+
+        Examples
+        --------
+        >>> rm = RewardMachine.from_markov_reward(np.ones((1, 2, 1)), 0.5)
+        >>> RewardMachineObjective(one_state_env(), rm, np.zeros((1, 2, 1), int)).lift_policy(
+        ...     [[0.25, 0.75]]).tolist()
+        [[0.25, 0.75]]
+        """
+        pi = self.env.check_policy(policy)
+        return np.repeat(pi, self.machine.n_states, axis=0)
+
+    def values(self, policy) -> np.ndarray:
+        return np.array([self._mdp.expected_return(self.lift_policy(policy))])
+
+
+# ---------------------------------------------------------------------------- LTL
+def prop(i: int) -> Formula:
+    r"""The atomic proposition :math:`p_i` (true on the first transition when it holds there).
+
+    Parameters
+    ----------
+    i : int >= 0
+        Index into the ``propositions`` array of :class:`LTLObjective`.
+
+    Examples
+    --------
+    >>> str(prop(0) & ~prop(1))
+    '(p0 & !p1)'
+    """
+    return Formula("prop", (check_integer(i, "i", minimum=0),))
+
+
+def next_(formula: Formula, k: int = 1) -> Formula:
+    r""":math:`X^k \varphi`: :math:`\varphi` holds from step :math:`k` on (any formula of the fragment).
+
+    Examples
+    --------
+    >>> str(next_(prop(0), 2))
+    'X X p0'
+    """
+    k = check_integer(k, "k", minimum=0)
+    for _ in range(k):
+        formula = Formula("next", (formula,))
+    return formula
+
+
+def eventually(b: Formula) -> Formula:
+    r""":math:`\mathbf F b`: the propositional formula :math:`b` holds on some transition.
+
+    Examples
+    --------
+    >>> str(eventually(prop(0)))
+    'F p0'
+    """
+    return Formula("eventually", (b,))
+
+
+def always(b: Formula) -> Formula:
+    r""":math:`\mathbf G b`: the propositional formula :math:`b` holds on every transition.
+
+    Examples
+    --------
+    >>> str(always(~prop(0)))
+    'G !p0'
+    """
+    return Formula("always", (b,))
+
+
+def until(b1: Formula, b2: Formula) -> Formula:
+    r""":math:`b_1 \mathbf U b_2`: :math:`b_2` holds at some step and :math:`b_1` at every step before.
+
+    Examples
+    --------
+    >>> str(until(prop(0), prop(1)))
+    '(p0 U p1)'
+    """
+    return Formula("until", (b1, b2))
+
+
+def always_eventually(b: Formula) -> Formula:
+    r""":math:`\mathbf{G F} b`: :math:`b` holds infinitely often (a Büchi condition).
+
+    Examples
+    --------
+    >>> str(always_eventually(prop(0)))
+    'GF p0'
+    """
+    return Formula("gf", (b,))
+
+
+def eventually_always(b: Formula) -> Formula:
+    r""":math:`\mathbf{F G} b`: :math:`b` holds from some step on (a co-Büchi condition).
+
+    Examples
+    --------
+    >>> str(eventually_always(prop(0)))
+    'FG p0'
+    """
+    return Formula("fg", (b,))
+
+
+@dataclass(frozen=True, eq=False)
+class SatisfactionResult:
+    r"""Exact probability that the environment's run under a policy is accepted by an automaton.
+
+    Attributes
+    ----------
+    probability : float
+        :math:`\Pr_{\mu_0,\pi}(\xi \models \varphi)`.
+    product_states : int array, shape (n, 2)
+        The product states :math:`(s, q)` reachable from :math:`\mu_0 \times \{q_0\}` (only
+        these are built).
+    accepting : bool array, shape (n,)
+        Whether each lies in an accepting bottom strongly connected component.
+    reach : array, shape (n,)
+        Probability of reaching an accepting BSCC from each.
+    n_bsccs, n_accepting : int
+        Bottom SCCs of the product chain, and how many of them accept.
+    residual : float
+        :math:`\|(I - P_{TT})x_T - P_{TO}\mathbf 1\|_\infty` of the linear solve (the certificate).
+    """
+
+    probability: float
+    product_states: np.ndarray
+    accepting: np.ndarray
+    reach: np.ndarray
+    n_bsccs: int
+    n_accepting: int
+    residual: float
+
+
+def _n_props(propositions) -> int:
+    return int(np.shape(propositions)[0]) if np.ndim(propositions) > 1 else 1
+
+
+def _as_automaton(spec, n_props):
+    if isinstance(spec, DeterministicAutomaton):
+        if spec.n_letters != 2**n_props:
+            raise ValueError(f"automaton reads {spec.n_letters} letters, expected 2^{n_props}")
+        return spec
+    if isinstance(spec, Formula):
+        return to_automaton(spec, n_props)
+    raise TypeError(f"formula must be an LTL Formula or a DeterministicAutomaton, "
+                    f"got {type(spec).__name__}")
+
+
+def satisfaction_probability(env, policy, formula, propositions) -> SatisfactionResult:
+    r"""Exact :math:`\Pr_\pi(\xi \models \varphi)` for a stationary policy, through the product chain.
+
+    The formula is turned into a deterministic automaton :math:`(Q, \delta, q_0, \mathrm{Acc})`
+    over letters :math:`\sigma_t = L(s_t, a_t, s_{t+1})` (:func:`transition_labels`). On the
+    product chain :math:`(s_t, q_t)`,
+    :math:`P^\times[(s,q),(s',q')] = \sum_a \pi(a|s) P[s,a,s']\,\mathbb 1[q'=\delta(q, L(s,a,s'))]`,
+    a run almost surely ends in a bottom strongly connected component (BSCC) :math:`C` and
+    visits all its states infinitely often, so it is accepted iff the automaton states of
+    :math:`C` satisfy :math:`\mathrm{Acc}` (Emerson-Lei: Büchi, co-Büchi, Rabin, Streett).
+    With :math:`A` the union of accepting BSCCs,
+
+    .. math::
+        \Pr(\xi \models \varphi) = \sum_s \mu_0(s)\, x(s, q_0), \qquad
+        x = 0 \text{ on } Z,\quad x = 1 \text{ on } O,\quad
+        (I - P^\times_{TT}) x_T = P^\times_{TO} \mathbf 1,
+
+    where :math:`Z` (the states that cannot reach :math:`A`) and :math:`O \supseteq A` (the states
+    that cannot reach :math:`Z`) are found on the support graph, and :math:`T` is the rest
+    (nonsingular: every state of :math:`T` reaches :math:`A`). A chain whose transient states leak
+    only with probabilities below rounding raises ValueError rather than return an unreliable
+    number.
+    BSCCs by :func:`scipy.sparse.csgraph.connected_components`; Baier and Katoen (2008),
+    *Principles of Model Checking*, Sec. 10.3. The LTL formalism (3) of Subramani et al. (2024).
+
+    Parameters
+    ----------
+    env : TabularMDP
+    policy : array, shape (S, A), or int array (S,)
+    formula : Formula (the fragment of :func:`eventually`, :func:`always`, :func:`until`,
+        :func:`always_eventually`, :func:`eventually_always`, :func:`next_`, ``& | ~``) or a
+        ``prefrl._automata.DeterministicAutomaton`` over :math:`2^k` letters
+    propositions : bool array, shape (k, S) or (k, S, A, S)
+
+    Returns
+    -------
+    SatisfactionResult
+
+    Examples
+    --------
+    >>> env, goal = stay_go_env(), [[False, True]]
+    >>> round(satisfaction_probability(env, [[0.9, 0.1], [1, 0]], eventually(prop(0)), goal)
+    ...       .probability, 12)
+    1.0
+    >>> satisfaction_probability(env, [[1.0, 0.0], [1, 0]], eventually(prop(0)), goal).probability
+    0.0
+    """
+    env = _check_env(env)
+    pi = env.check_policy(policy)
+    letters = transition_labels(env, propositions)
+    aut = _as_automaton(formula, _n_props(propositions))
+    M, states, init = _product_chain(env, pi, aut.delta, letters, aut.start)
+    G = M > 0
+    n, lab = connected_components(G, directed=True, connection="strong")
+    # A component is bottom iff no edge of the support graph leaves it.
+    r, c = np.nonzero(G)
+    leaves = np.zeros(n, dtype=bool)
+    leaves[lab[r[lab[r] != lab[c]]]] = True
+    acc = np.zeros(len(states), dtype=bool)
+    n_b = n_a = 0
+    for comp in np.flatnonzero(~leaves):
+        idx = np.flatnonzero(lab == comp)
+        n_b += 1
+        inf_mask = np.zeros(aut.n_states, dtype=bool)
+        inf_mask[states[idx, 1]] = True
+        if aut.accepts_inf(inf_mask):
+            n_a += 1
+            acc[idx] = True
+    # Prob0: states that cannot reach A; Prob1: states that cannot reach Prob0 (graph
+    # precomputations, exact whatever the size of the positive probabilities).
+    can = _backward_closure(G, acc)
+    sure = ~_backward_closure(G, ~can)
+    T = np.flatnonzero(can & ~sure)
+    x = sure.astype(float)
+    resid = 0.0
+    if T.size:
+        B = M[np.ix_(T, np.flatnonzero(sure))].sum(axis=1)
+        A = -M[np.ix_(T, T)]
+        # 1 - P[s, s] formed as the sum of the row's other entries keeps its relative accuracy.
+        A[np.diag_indices(T.size)] = np.array([np.delete(M[i], i).sum() for i in T])
+        try:
+            xT = np.linalg.solve(A, B)
+            resid = float(np.max(np.abs(A @ xT - B)))
+        except np.linalg.LinAlgError:
+            xT, resid = np.full(T.size, np.nan), np.inf
+        if not (np.all(np.isfinite(xT)) and resid <= 1e-9
+                and np.all(xT > -1e-9) and np.all(xT < 1 + 1e-9)):
+            raise ValueError("the product chain is numerically ill-conditioned (a transient "
+                             "class leaks with a probability below rounding); the satisfaction "
+                             "probability cannot be computed reliably")
+        x[T] = np.clip(xT, 0.0, 1.0)
+    p = float(np.clip(init @ x, 0.0, 1.0))
+    return SatisfactionResult(p, states, acc, x, n_b, n_a, resid)
+
+
+class LTLObjective(_Objective):
+    r"""The LTL objective: the probability that the run satisfies a formula.
+
+    .. math::
+        J(\pi) = \Pr_{\mu_0, \pi}(\xi \models \varphi), \qquad
+        \xi = (s_0, a_0, s_1, a_1, \dots),\quad \sigma_t = L(s_t, a_t, s_{t+1}),
+
+    computed exactly by :func:`satisfaction_probability`. Supported fragment: boolean
+    combinations (``&``, ``|``, ``~``) of :math:`X^k` of the fragment, :math:`\mathbf F b`,
+    :math:`\mathbf G b`, :math:`b_1 \mathbf U b_2`, :math:`\mathbf{GF} b`, :math:`\mathbf{FG} b`
+    with propositional :math:`b` (each has a deterministic automaton of at most three states;
+    boolean combinations are products and complements with Emerson-Lei acceptance), or any
+    deterministic automaton given directly. Formalism 3 (LTL) of Subramani et al. (2024)
+    (definition from the project's notes; paper body not read).
+
+    Parameters
+    ----------
+    env : TabularMDP
+    formula : Formula or DeterministicAutomaton
+    propositions : bool array, shape (k, S) or (k, S, A, S)
+
+    Examples
+    --------
+    >>> env = one_state_env(3)
+    >>> acts = np.eye(3, dtype=bool)[:, None, :, None]        # p_i: "action i is taken"
+    >>> J = LTLObjective(env, eventually(prop(0)) & eventually(prop(1)), acts)
+    >>> J([[0.2, 0.3, 0.5]]), J([[0.5, 0.0, 0.5]])
+    (1.0, 0.0)
+    """
+
+    def __init__(self, env, formula, propositions):
+        self.env = _check_env(env)
+        self.propositions = np.asarray(propositions)
+        transition_labels(env, propositions)  # validates
+        self.automaton = _as_automaton(formula, _n_props(propositions))
+        self.formula = formula
+
+    def values(self, policy) -> np.ndarray:
+        res = satisfaction_probability(self.env, policy, self.automaton, self.propositions)
+        return np.array([res.probability])
+
+
+# ---------------------------------------------------------------------------- INMR / FTR
+@dataclass(frozen=True, eq=False)
+class ReturnDistribution:
+    r"""The exact distribution of the return :math:`G_R(\xi)` of a policy over a finite horizon.
+
+    Attributes
+    ----------
+    returns : array, shape (n,)
+        Distinct return values, sorted increasingly.
+    probabilities : array, shape (n,)
+        Their probabilities (summing to 1).
+    iterations : int
+        The horizon H (number of dynamic-programming steps).
+    """
+
+    returns: np.ndarray
+    probabilities: np.ndarray
+    iterations: int
+
+    def expect(self, f: Callable[[float], float]) -> float:
+        r""":math:`\mathbb E[f(G)] = \sum_i p_i f(g_i)` (ValueError if f is not finite).
+
+        Examples
+        --------
+        >>> ReturnDistribution(np.array([0.0, 1.0]), np.array([0.5, 0.5]), 1).expect(lambda g: g)
+        0.5
+        """
+        vals = np.array([float(f(g)) for g in self.returns])
+        if not np.all(np.isfinite(vals)):
+            raise ValueError("f returned a non-finite value")
+        return float(vals @ self.probabilities)
+
+
+_MAX_ATOMS = 200_000
+
+
+def return_distribution(env, policy, reward, horizon: int, gamma: float = 1.0) -> ReturnDistribution:
+    r"""Exact distribution of the discounted return over a finite horizon, by dynamic programming.
+
+    .. math::
+        G_R(\xi) = \sum_{t=0}^{H-1} \gamma^t R(s_t, a_t, s_{t+1}), \qquad
+        \rho_{t+1}(s', g + \gamma^t R(s,a,s')) \mathrel{+}= \rho_t(s, g)\, \pi(a|s)\, P[s,a,s'],
+
+    starting from :math:`\rho_0(s, 0) = \mu_0(s)`; the law of :math:`G_R` is the marginal of
+    :math:`\rho_H` over returns. Exact (a finite distribution); its size is at most the number of
+    distinct partial returns, small when rewards take few values. For an episodic environment
+    whose absorbing states have zero reward and are reached surely within :math:`H` steps (a
+    tree, a DAG), this is the law of the infinite-horizon return. Raises ValueError beyond
+    200000 atoms.
+
+    Parameters
+    ----------
+    env : TabularMDP
+    policy : array, shape (S, A), or int array (S,)
+    reward : array, shape (S, A) or (S, A, S)
+    horizon : int >= 1
+    gamma : float in [0, 1]
+
+    Returns
+    -------
+    ReturnDistribution
+
+    Examples
+    --------
+    >>> d = return_distribution(one_state_env(), [[0.5, 0.5]], [[1.0, 0.0]], horizon=2)
+    >>> d.returns.tolist(), d.probabilities.tolist()
+    ([0.0, 1.0, 2.0], [0.25, 0.5, 0.25])
+    """
+    env = _check_env(env)
+    pi = env.check_policy(policy)
+    H = check_integer(horizon, "horizon", minimum=1)
+    gamma = check_in_range(gamma, "gamma", 0.0, 1.0)
+    S, A = env.n_states, env.n_actions
+    R = check_array(reward, "reward", ndim=(2, 3))
+    if R.shape[:2] != (S, A) or (R.ndim == 3 and R.shape[2] != S):
+        raise ValueError(f"reward must have shape ({S}, {A}) or ({S}, {A}, {S}), got {R.shape}")
+    if R.ndim == 2:
+        R = np.broadcast_to(R[:, :, None], (S, A, S))
+    P = env.dense_transitions()
+    W = pi[:, :, None] * P  # Pr(a, s' | s)
+    layer = {(s, 0.0): float(env.initial[s]) for s in range(S) if env.initial[s] > 0}
+    for t in range(H):
+        nxt: dict = {}
+        disc = gamma**t
+        for (s, g), p in layer.items():
+            a_idx, t_idx = np.nonzero(W[s])
+            for a, s2 in zip(a_idx, t_idx):
+                key = (int(s2), g + disc * float(R[s, a, s2]))
+                nxt[key] = nxt.get(key, 0.0) + p * W[s, a, s2]
+        if len(nxt) > _MAX_ATOMS:
+            raise ValueError(f"horizon: the return distribution exceeds {_MAX_ATOMS} atoms at "
+                             f"step {t + 1}; use a shorter horizon or fewer reward values")
+        layer = nxt
+    marg: dict = {}
+    for (_, g), p in layer.items():
+        marg[g] = marg.get(g, 0.0) + p
+    g = np.array(sorted(marg))
+    return ReturnDistribution(g, np.array([marg[x] for x in g]), H)
+
+
+class InnerNonlinearMR(_Objective):
+    r"""Inner nonlinear Markov reward (INMR) over a finite horizon: a function of the return.
+
+    .. math::
+        J(\pi) = \mathbb E_{\mu_0, \pi}\big[f(G_R(\xi))\big], \qquad
+        G_R(\xi) = \sum_{t=0}^{H-1} \gamma^t R(s_t, a_t, s_{t+1}),
+
+    computed exactly from :func:`return_distribution`. Restriction: a finite horizon :math:`H`
+    (exact for episodic environments absorbed with zero reward within :math:`H` steps); the
+    infinite-horizon law of :math:`G_R` is in general not finite. Formalism 5 of Subramani et al.
+    (2024) (definition from the project's notes).
+
+    Parameters
+    ----------
+    env : TabularMDP
+    reward : array, shape (S, A) or (S, A, S)
+    f : callable float -> float
+    horizon : int >= 1
+    gamma : float in [0, 1]
+
+    Examples
+    --------
+    >>> J = InnerNonlinearMR(one_state_env(), [[1.0, 0.0]], lambda g: float(g == 1), horizon=2)
+    >>> [round(J([[p, 1 - p]]), 6) for p in (0.0, 0.5, 1.0)]   # Pr(G = 1) = 2 p (1 - p)
+    [0.0, 0.5, 0.0]
+    """
+
+    def __init__(self, env, reward, f: Callable[[float], float], horizon: int, gamma: float = 1.0):
+        if not callable(f):
+            raise TypeError("f must be callable")
+        self.env = _check_env(env)
+        self.reward = check_array(reward, "reward", ndim=(2, 3))
+        _check_reward(env, self.reward)  # shape (S, A) or (S, A, S)
+        self.f = f
+        self.horizon = check_integer(horizon, "horizon", minimum=1)
+        self.gamma = check_in_range(gamma, "gamma", 0.0, 1.0)
+
+    def values(self, policy) -> np.ndarray:
+        d = return_distribution(self.env, policy, self.reward, self.horizon, self.gamma)
+        return np.array([d.expect(self.f)])
+
+
+class TrajectoryFunction(_Objective):
+    r"""Functions from trajectories to reals (FTR) over a finite horizon, by exact enumeration.
+
+    .. math::
+        J(\pi) = \mathbb E_{\mu_0, \pi}\big[f(s_0, a_0, s_1, \dots, a_{H-1}, s_H)\big]
+        = \sum_{\xi} \mu_0(s_0) \prod_{t<H} \pi(a_t|s_t) P[s_t, a_t, s_{t+1}]\, f(\xi),
+
+    the sum over the trajectories of positive probability. Restriction: a finite horizon
+    :math:`H` and at most :math:`10^5` trajectories (:math:`(S A)^H`); exact for episodic
+    environments absorbed within :math:`H` steps when :math:`f` ignores the absorbed tail.
+    Formalism 9 of Subramani et al. (2024) (definition from the project's notes).
+
+    Parameters
+    ----------
+    env : TabularMDP
+    f : callable (states int array (H+1,), actions int array (H,)) -> float
+    horizon : int >= 1
+
+    Examples
+    --------
+    >>> J = TrajectoryFunction(one_state_env(), lambda s, a: float(a[0] != a[1]), horizon=2)
+    >>> round(J([[0.25, 0.75]]), 6)
+    0.375
+    """
+
+    def __init__(self, env, f, horizon: int):
+        if not callable(f):
+            raise TypeError("f must be callable")
+        self.env = _check_env(env)
+        self.f = f
+        self.horizon = check_integer(horizon, "horizon", minimum=1)
+        if (env.n_states * env.n_actions) ** self.horizon > 100_000:
+            raise ValueError("horizon: more than 1e5 trajectories to enumerate")
+
+    def values(self, policy) -> np.ndarray:
+        pi = self.env.check_policy(policy)
+        P, H = self.env.dense_transitions(), self.horizon
+        total = 0.0
+        stack = [([int(s)], [], float(self.env.initial[s]))
+                 for s in np.flatnonzero(self.env.initial > 0)]
+        while stack:
+            states, acts, p = stack.pop()
+            if len(acts) == H:
+                v = float(self.f(np.array(states), np.array(acts, dtype=int)))
+                if not np.isfinite(v):
+                    raise ValueError(f"f returned {v}, must be finite")
+                total += p * v
+                continue
+            s = states[-1]
+            for a in np.flatnonzero(pi[s] > 0):
+                for s2 in np.flatnonzero(P[s, a] > 0):
+                    stack.append(([*states, int(s2)], [*acts, int(a)], p * pi[s, a] * P[s, a, s2]))
+        return np.array([total])

@@ -1060,44 +1060,6 @@ def fit_bradley_terry(P, weights=None, *, l2: float = 1e-8) -> np.ndarray:
     return r - r.mean()
 
 
-def _fit_bt_theta(WP: np.ndarray, l2: float, Phi: np.ndarray | None) -> np.ndarray:
-    """Newton's method for min_theta -sum WP_ij log sigma(u_i - u_j) + l2/2 |theta|^2, u = Phi theta.
-
-    ``Phi = None`` means the identity (one free reward per item). Strictly convex for l2 > 0.
-    """
-    K = WP.shape[0]
-    d = K if Phi is None else Phi.shape[1]
-    theta = np.zeros(d)
-
-    def scores(th):
-        return th if Phi is None else Phi @ th
-
-    def loss(th):
-        u = scores(th)
-        return float(-(WP * log_expit(u[:, None] - u[None, :])).sum() + 0.5 * l2 * th @ th)
-
-    WPs = WP + WP.T
-    for _ in range(200):
-        u = scores(theta)
-        s = expit(u[:, None] - u[None, :])
-        G = WP * (1.0 - s)  # d/dD of -P log sigma(D) is -P (1 - s)
-        g_u = -(G.sum(axis=1) - G.sum(axis=0))
-        Hd = WPs * s * (1.0 - s)  # both (i, j) and (j, i) terms
-        H_u = np.diag(Hd.sum(axis=1)) - Hd
-        if Phi is None:
-            grad, H = g_u + l2 * theta, H_u + l2 * np.eye(d)
-        else:
-            grad, H = Phi.T @ g_u + l2 * theta, Phi.T @ H_u @ Phi + l2 * np.eye(d)
-        step = np.linalg.solve(H, -grad)
-        f0, t = loss(theta), 1.0
-        while loss(theta + t * step) > f0 + 1e-4 * t * (grad @ step) and t > 1e-12:
-            t *= 0.5
-        theta = theta + t * step
-        if np.abs(grad).max() < 1e-13 and t == 1.0:
-            break
-    return theta
-
-
 def bt_rlhf(
     P,
     n_steps: int,
@@ -1692,7 +1654,12 @@ def reward_model_rlhf(
     W = np.outer(d_b, d_b)
     np.fill_diagonal(W, 0.0)
     W /= max(W.sum(), 1e-300)
-    theta = _fit_bt_theta(W * Pm, l2, tree.features)
+    # W_ij P_ij weighs "trajectory i beat trajectory j": prefrl's one linear BT fit, on the (s, a)
+    # count features of the trajectories. The tolerance is tight because with a ridge of 1e-6 a
+    # gradient of 1e-11 could still leave theta 1e-5 away from the minimiser.
+    from .restricted import _linear_bt
+
+    theta = _linear_bt(W * Pm, tree.features, l2, tol=1e-15).weights
     R_hat = theta.reshape(S, A)
     planner = TabularMDP(tree.T, R_hat, gamma=1.0, initial=game.mdp.initial, horizon=H)
     pol = planner.backward_induction(beta=beta).policy

@@ -28,7 +28,9 @@ Alignment"), which is why, in a class that cannot represent :math:`\pi^*`, EXO s
 DPO spreads between modes.
 
 Every solver returns a frozen result object with a certificate (the max-norm of the gradient of
-the objective it minimises, computed at the returned point).
+the objective it minimises, computed at the returned point, with respect to the parameters in
+units where each feature column spans at most 1, so that the tolerances do not depend on how the
+features are scaled).
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ class ProjectionResult:
     iterations : int
         Solver iterations (summed over starts for the reverse projection).
     certificate : float
-        Max-norm of the gradient of the divergence at ``theta`` (first-order condition).
+        Max-norm of the gradient of the divergence at ``theta`` (first-order condition), in
+        units where each feature spans at most 1.
     converged : bool
         Whether ``certificate`` reached the solver tolerance. False for a forward projection whose
         moment lies on the boundary of the feature hull: the infimum is then not attained.
@@ -314,6 +317,22 @@ def _newton_min_norm(fun_grad_hess, x0, *, tol=1e-11, max_iter=200):
     return x, f, max_iter, gmax, gmax <= tol * (1.0 + abs(f))
 
 
+_MIN_UNIT = 1e-100  # features spanning less are not rescaled further (theta would overflow)
+
+
+def _column_scales(F: np.ndarray) -> np.ndarray:
+    """Per-column spread max_i F[i, j] - min_i F[i, j] (1 where a column is constant; at least 1e-100).
+
+    The Newton solvers stop on the gradient, whose size scales with the features: fitting on
+    F / scales and dividing the solution by the scales makes the stopping rule independent of the
+    features' units (features of size 1e-9 otherwise stop the fit far from the optimum).
+    """
+    if F.shape[0] == 0:
+        return np.ones(F.shape[1])
+    s = F.max(axis=0) - F.min(axis=0)
+    return np.where(s > 0, np.maximum(s, _MIN_UNIT), 1.0)
+
+
 # ----------------------------------------------------------------------------------------------
 # Projections
 # ----------------------------------------------------------------------------------------------
@@ -374,15 +393,21 @@ def forward_kl_projection(target, features, reference=None) -> ProjectionResult:
         )
     phi = cls.features
     m = p @ phi
+    scale = _column_scales(phi[cls.reference > 0])  # solve for v = scale * theta (units of 1)
 
-    def fgh(theta):
+    def fgh(v):
+        theta = v / scale
         lp = _log_probs(cls, theta)
         q = np.exp(lp)
         mean = q @ phi
-        c = phi - mean
-        return float(_log_partition(cls, theta) - theta @ m), mean - m, (c * q[:, None]).T @ c
+        c = (phi - mean) / scale
+        return (float(_log_partition(cls, theta) - theta @ m), (mean - m) / scale,
+                (c * q[:, None]).T @ c)
 
-    theta, _, it, cert, ok = _newton_min_norm(fgh, np.zeros(cls.dim))
+    v, _, it, cert, ok = _newton_min_norm(fgh, np.zeros(cls.dim))
+    # the minimum-norm theta: drop the part along directions that no policy of the class sees
+    C = phi[cls.reference > 0] - phi[cls.reference > 0].mean(axis=0)
+    theta = np.linalg.lstsq(C, C @ (v / scale), rcond=None)[0]
     policy = cls.probs(theta)
     value = float(kl(p, policy))
     ok = ok and _in_relative_interior(phi[cls.reference > 0], m)
@@ -495,6 +520,11 @@ def reverse_kl_projection(
     log_p = np.full(cls.n_actions, -np.inf)
     log_p[p > 0] = np.log(p[p > 0])
     d = cls.dim
+    # Search in units where each feature spans at most 1 on the support (the same class of
+    # policies; theta = theta_scaled / units), so that the stopping tolerances mean the same for
+    # features of size 1e-9 and 1e9.
+    units = _column_scales(cls.features[on])
+    cls = _policy_class(cls.features / units, cls.reference)
     fwd = forward_kl_projection(p, cls.features, cls.reference)
     if fwd.converged and _reverse_kl_parts(cls, log_p, fwd.theta)[0] <= 1e-13:
         # The target is in the class: KL = 0 is the global minimum, no search needed.
@@ -511,7 +541,7 @@ def reverse_kl_projection(
         starts.append(forward_kl_projection(q, cls.features, cls.reference).theta)
     if extra_starts is not None:
         extra = check_array(extra_starts, "extra_starts", ndim=2, shape=(None, d))
-        starts.extend(list(extra))
+        starts.extend(list(extra * units))
 
     cache: dict = {}
 
@@ -541,7 +571,7 @@ def reverse_kl_projection(
             best = (L, theta, cert)
     L, theta, cert = best
     return ProjectionResult(
-        cls.probs(theta), theta, float(L), total_it, cert, cert <= 1e-8, np.array(values)
+        cls.probs(theta), theta / units, float(L), total_it, cert, cert <= 1e-8, np.array(values)
     )
 
 
@@ -550,24 +580,86 @@ def reverse_kl_projection(
 # ----------------------------------------------------------------------------------------------
 
 
-def _linear_bt(W: np.ndarray, psi: np.ndarray, l2: float) -> LinearBTFit:
+def _bt_objective(D: np.ndarray, wts: np.ndarray, l2: float, w: np.ndarray):
+    """Value, gradient and Hessian of the weighted linear Bradley-Terry negative log-likelihood.
+
+    ``f(w) = -sum_k wts_k log sigma(D_k . w) + 1/2 sum_j l2_j w_j^2`` for difference rows ``D``
+    (n, m) (winner minus loser features), weights ``wts`` (n,) >= 0 and a ridge ``l2`` (a number
+    or one per column); the one implementation of the linear BT
+    loss in prefrl (restricted, games and reward_learning call it).
+    """
+    z = D @ w
+    f = float(-(wts * log_expit(z)).sum() + 0.5 * (w @ (l2 * w)))
+    s = np.exp(log_expit(-z))  # sigma(-z)
+    g = -(wts * s) @ D + l2 * w
+    B = D * np.sqrt(wts * s * (1.0 - s))[:, None]
+    H = B.T @ B  # B.T @ B is a symmetric rank-k update, many times faster
+    H[np.diag_indices(w.size)] += l2
+    return f, g, H
+
+
+def _l2_is_zero(l2) -> bool:
+    return bool(np.all(np.asarray(l2) == 0))
+
+
+def _bt_fit_differences(D: np.ndarray, wts: np.ndarray, l2: float, *, max_iter: int = 100,
+                        tol: float = 1e-11):
+    """Minimum-norm minimiser of :func:`_bt_objective` by damped Newton.
+
+    Stops when the gradient's max-norm is at most ``tol * (1 + |f|)``, measured (when ``l2 = 0``)
+    in units where each column of ``D`` spans at most 1. Returns ``(w, f,
+    iterations, certificate, newton_converged, separable)``; ``separable`` (checked by a linear
+    program only when ``l2 = 0``) means the rows with positive weight admit a direction ``d`` with
+    ``D d >= 0``, one entry strict: the likelihood then has no finite maximiser.
+    """
+
+    # Without a ridge, solve in units where every column of D spans at most 1 (v = s w; see
+    # _column_scales), so that the gradient test means the same for features of size 1e-9 and
+    # 1e9. With a ridge the problem is strongly convex in w and is solved as posed.
+    if _l2_is_zero(l2):
+        scale = np.max(np.abs(D), axis=0) if D.shape[0] else np.ones(D.shape[1])
+        scale = np.where(scale > 0, np.maximum(scale, _MIN_UNIT), 1.0)
+    else:
+        scale = np.ones(D.shape[1])
+    Ds, l2s = D / scale, l2
+
+    def fgh(v):
+        return _bt_objective(Ds, wts, l2s, v)
+
+    v, f, it, cert, ok = _newton_min_norm(fgh, np.zeros(D.shape[1]), tol=tol, max_iter=max_iter)
+    # Near the optimum the decrease of f falls below its rounding and the Armijo search stalls;
+    # full Newton steps are then accepted as long as they shrink the gradient.
+    for _ in range(8):
+        if cert <= tol * (1.0 + abs(f)):
+            ok = True
+            break
+        _, g, H = fgh(v)
+        vn = v + np.linalg.lstsq(H, -g, rcond=1e-13)[0]
+        fn, gn, _ = fgh(vn)
+        gmax = float(np.max(np.abs(gn))) if gn.size else 0.0
+        if not (np.isfinite(fn) and gmax < cert):
+            break
+        v, f, cert, it = vn, fn, gmax, it + 1
+    pos = wts > 0
+    # Back to the original units, then onto the row space of the weighted differences: the
+    # minimum-norm minimiser (the rescaling would otherwise move the part of w that the data
+    # cannot identify).
+    w = v / scale
+    if pos.any() and _l2_is_zero(l2):
+        w = np.linalg.lstsq(D[pos], D[pos] @ w, rcond=None)[0]
+    separable = bool(_l2_is_zero(l2) and D.size and pos.any() and _separable(Ds[pos]))
+    return w, f, it, cert, ok, separable
+
+
+def _linear_bt(W: np.ndarray, psi: np.ndarray, l2: float, *, tol: float = 1e-11) -> LinearBTFit:
+    """Linear BT fit from pair weights ``W[i, j]`` (weight of "i beat j") and features ``psi``.
+
+    ``W`` need not be normalised; the loss is ``-sum_ij W_ij log sigma((psi_i - psi_j) . w)``.
+    """
     iu = np.nonzero(W > 0)
-    wts = W[iu]
     D = psi[iu[0]] - psi[iu[1]]  # (n_pairs, m): psi(winner) - psi(loser)
-
-    def fgh(w):
-        z = D @ w
-        f = float(-(wts * log_expit(z)).sum() + 0.5 * l2 * (w @ w))
-        s = np.exp(log_expit(-z))  # sigma(-z)
-        g = -(wts * s) @ D + l2 * w
-        curv = wts * s * (1.0 - s)
-        H = (D * curv[:, None]).T @ D + l2 * np.eye(w.size)
-        return f, g, H
-
-    w, f, it, cert, ok = _newton_min_norm(fgh, np.zeros(psi.shape[1]), max_iter=100)
-    if l2 == 0 and D.size:
-        ok = ok and not _separable(D)
-    return LinearBTFit(w, psi @ w, f, it, cert, ok)
+    w, f, it, cert, ok, separable = _bt_fit_differences(D, W[iu], l2, tol=tol)
+    return LinearBTFit(w, psi @ w, f, it, cert, ok and not separable)
 
 
 def _separable(D: np.ndarray) -> bool:

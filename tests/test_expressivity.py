@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -68,7 +68,13 @@ def test_limit_average_is_the_cesaro_average(env, data):
     P = np.einsum("sa,sat->st", pi, env.dense_transitions())
     Ps = ex._cesaro_limit(P)
     S = P.shape[0]
-    H = np.linalg.solve(np.eye(S) - P + Ps, np.eye(S) - Ps)
+    try:
+        H = np.linalg.solve(np.eye(S) - P + Ps, np.eye(S) - Ps)
+    except np.linalg.LinAlgError:
+        # I - P + P* is invertible, but numerically singular for a chain that mixes only below
+        # float resolution (e.g. P[0, 1] = 1e-300): its Cesaro average after N steps is then not
+        # close to the limit either, and the bound below has no finite value
+        reject()
     N = 2000
     avg, row = np.zeros(S), env.initial.copy()
     for _ in range(N):
@@ -150,7 +156,13 @@ def test_mr_orderings_are_mr_expressible(data, gamma, rewards):
 def test_lar_orderings_are_lar_expressible(data, rewards):
     env, pols = data
     R = rewards.draw(hnp.arrays(np.float64, (env.n_states, env.n_actions), elements=_R))
-    order = ex.policy_ordering(ex.LimitAverageReward(env, R), pols)
+    try:
+        order = ex.policy_ordering(ex.LimitAverageReward(env, R), pols)
+    except ValueError as err:
+        # documented refusal: a chain that leaks (or mixes) only below float resolution, e.g. a
+        # transition probability of 2e-323, has no reliably computable limit average
+        assert "numerically" in str(err)
+        reject()
     res = ex.lar_expressible(env, order, pols)
     assert res.feasible
     again = ex.policy_ordering(ex.LimitAverageReward(env, res.reward), pols)
@@ -185,7 +197,10 @@ def test_onmr_and_rrl_interior_optima_are_not_mr(inst):
 @given(st.fixed_dictionaries({
     "gamma": st.sampled_from([0.0, 0.5, 0.9, 0.99]), "scale": st.floats(0.1, 10.0),
     "grid": hnp.arrays(np.float64, st.integers(2, 10), elements=st.floats(0.01, 1.0),
-                       unique=True).map(lambda g: np.concatenate([[0.0], np.sort(g)]))}))
+                       unique=True).map(lambda g: np.concatenate([[0.0], np.sort(g)]))
+    # the LP certificates resolve policies a little apart: with p = 0.99999 and p = 1 HiGHS meets
+    # the tie within its feasibility tolerance by a huge reward, so the grid keeps gaps >= 1e-3
+    .filter(lambda g: np.min(np.diff(g)) >= 1e-3)}))
 def test_lar_and_mr_are_incomparable_on_stay_go(inst):
     assert pc.lar_mr_incomparable(inst) <= 1e-9
 

@@ -18,8 +18,9 @@ array([0.])
 
 from __future__ import annotations
 
-from . import listwise, pairwise, policy_gradient, unpaired
+from . import drift, listwise, pairwise, policy_gradient, unpaired
 from ._registry import GRADIENTS, ValueAndGrad, register_gradient, value_and_grad
+from .drift import *  # noqa: F403
 from .listwise import *  # noqa: F403
 from .pairwise import *  # noqa: F403
 from .policy_gradient import *  # noqa: F403
@@ -39,4 +40,5 @@ __all__ = [
     *unpaired.__all__,
     *listwise.__all__,
     *policy_gradient.__all__,
+    *drift.__all__,
 ]

@@ -121,24 +121,35 @@ def grpo_advantages(rewards, *, scale="group", eps=1e-4, ddof=1, singleton="zero
     centred = np.where(constant, 0.0, R - R.mean(axis=1, keepdims=True))
     if scale == "none" or not np.any(centred):
         return centred
-    # Work with centred / s, s = max |centred|, so tiny or huge rewards neither underflow nor
-    # overflow in the variance; A = (c/s) / (std(c/s) + eps/s) is the same number.
     if scale == "group":
         if G <= ddof:
             raise ValueError(f"groups of size {G} have no std with ddof={ddof}")
-        s = np.max(np.abs(centred), axis=1, keepdims=True)
-    else:
-        if R.size <= ddof:
-            raise ValueError(f"a batch of {R.size} rewards has no std with ddof={ddof}")
-        s = np.max(np.abs(centred), keepdims=True)
+        # Scale each group by its largest |R| *before* centring: the mean of subnormal rewards
+        # (e.g. [0, 5e-324]) is not representable, but that of the scaled ones is. With
+        # m = max|R| and t = max|R/m - mean(R/m)|, c = (R/m - mean(R/m)) / t and
+        # A = c / (std(c) + eps / (m t)), the same number as (R - mean R) / (std R + eps).
+        m = np.max(np.abs(R), axis=1, keepdims=True)
+        m = np.where(m > 0, m, 1.0)
+        Rm = R / m
+        cm = np.where(constant, 0.0, Rm - Rm.mean(axis=1, keepdims=True))
+        t = np.max(np.abs(cm), axis=1, keepdims=True)
+        c = np.divide(cm, t, out=np.zeros_like(cm), where=t > 0)
+        sd = c.std(axis=1, ddof=ddof, keepdims=True)
+        with np.errstate(over="ignore", divide="ignore", under="ignore"):
+            mt = m * t
+            eps_term = (np.zeros_like(mt) if eps == 0
+                        else np.divide(eps, mt, out=np.full_like(mt, np.inf), where=mt > 0))
+            denom = np.broadcast_to(sd + eps_term, c.shape)
+            return np.divide(c, denom, out=np.zeros_like(c), where=c != 0)
+    # batch: divide by the std of all rewards (not of the centred values); work with centred / s,
+    # s = max |centred|, so tiny or huge rewards neither underflow nor overflow in the variance
+    if R.size <= ddof:
+        raise ValueError(f"a batch of {R.size} rewards has no std with ddof={ddof}")
+    s = np.max(np.abs(centred), keepdims=True)
     s = np.where(s > 0, s, 1.0)
     c = centred / s
-    if scale == "group":
-        sd = c.std(axis=1, ddof=ddof, keepdims=True)
-    else:
-        # the batch std is of the rewards themselves, not of the centred values
-        Rs = R / np.max(np.abs(R))
-        sd = Rs.std(ddof=ddof) * (np.max(np.abs(R)) / s)
+    Rs = R / np.max(np.abs(R))
+    sd = Rs.std(ddof=ddof) * (np.max(np.abs(R)) / s)
     with np.errstate(over="ignore", divide="ignore"):
         denom = np.broadcast_to(sd + eps / s, c.shape)
         return np.divide(c, denom, out=np.zeros_like(c), where=c != 0)

@@ -849,3 +849,8 @@ def _adopt_docs():
 
 
 _adopt_docs()
+
+# The mirror-learning drifts (their docstrings come from prefrl.torch.drift).
+from .drift import drift_objective, lpo_drift, ppo_drift  # noqa: E402
+
+__all__ += ["drift_objective", "lpo_drift", "ppo_drift"]

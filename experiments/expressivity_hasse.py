@@ -1,0 +1,233 @@
+"""Derivable expressivity relations among the implemented formalisms, and the five-way separation.
+
+Subramani et al. (ICLR 2024) order 17 objective-specification formalisms by the orderings of
+stationary policies they can induce. Their abstract (the only part of the paper we read) states
+three equivalence classes (INMR = IMORL = FTR, OMORL = FOMR = FTLR, GOMORL = OMO = TLO) and that
+RRL, ONMR, RM, LTL and LAR can each express an ordering that none of the other four can.
+
+This figure shows what prefrl derives and checks itself ("derivable relations, ours"), never the
+paper's Hasse diagram (not retrieved):
+
+* left: the implemented formalisms, with each trivial embedding (MR as a one-state reward
+  machine, as ONMR with f = id, as RRL with alpha = 0, ...) checked numerically on random
+  environments and policies in ``run``; the LP-certified incomparability of MR and LAR;
+* right: the 5 x 5 table of "X's witness ordering is not Y-expressible", each cell certified
+  (an LP Farkas certificate, or an exact tie/value computation), argued (a lemma over all
+  Y-objectives whose premises are checked on random Y-objectives), or open.
+
+The witnesses and the lemmas are ours (see ``proofs_check/expressivity.py``). Embeddings into FTR
+and INMR are checked over a finite horizon (our implementation's restriction).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.patches import Rectangle
+
+import proofs_check.expressivity as pc
+from prefrl.expressivity import (
+    InnerNonlinearMR,
+    LexicographicMultiObjective,
+    MarkovReward,
+    OuterMultiObjective,
+    OuterNonlinearMR,
+    RegularisedRL,
+    RewardMachine,
+    RewardMachineObjective,
+    policy_ordering,
+)
+from prefrl.mdp import TabularMDP
+from prefrl.plotting import new_figure, save_figure
+from prefrl.registry import Claim
+
+TITLE = "Expressivity relations among the implemented formalisms (derivable, ours) and the " \
+    "five-way separation of RRL, ONMR, RM, LTL, LAR"
+PAPER = ("Subramani et al. 2024 (ICLR), expressivity of objective-specification formalisms: "
+         "abstract's equivalences and five-way incomparability; diagram and witnesses ours "
+         "(paper body not read)")
+
+NOTES = ("Paper body not read: only the abstract's equivalence classes and its five-way "
+         "incomparability statement are the paper's. Every edge and cell here is derived and "
+         "checked by prefrl with our own witnesses; no edge is claimed to be in the paper's "
+         "Hasse diagram. 'argued' cells rest on a lemma over all objectives of the target "
+         "formalism (stated in proofs_check/expressivity.py) whose premises are checked on "
+         "random objectives; 'open' cells have no certificate here.")
+
+PAPER_EQUIVALENCES = ["INMR = IMORL = FTR", "OMORL = FOMR = FTLR", "GOMORL = OMO = TLO"]
+
+# Layout of the diagram: formalism -> (x, y).
+POS = {"MR": (2.0, 0.0), "LAR": (0.0, 0.0), "LTL": (3.9, 0.0), "RRL": (0.9, 1.2),
+       "ONMR": (2.0, 1.2), "RM": (3.1, 1.2), "INMR": (4.7, 1.2), "OMORL": (1.4, 2.4),
+       "FTR": (3.9, 2.6), "GOMORL\n(lex)": (0.3, 3.0)}
+
+
+def _gap(a, b) -> float:
+    return float(abs(a - b))
+
+
+def _embeddings(rng: np.random.Generator, n: int) -> list:
+    """Each trivial embedding 'lower <= upper', checked as the largest value (or rank) gap."""
+    acc = {k: 0.0 for k in ("MR-RM", "MR-ONMR", "MR-RRL", "MR-INMR", "ONMR-OMORL",
+                            "MR-GOMORL", "RM-FTR", "INMR-FTR", "LTL-FTR")}
+    for _ in range(n):
+        env = pc.random_env(rng, S=int(rng.integers(1, 4)), A=int(rng.integers(1, 3)))
+        S, A = env.n_states, env.n_actions
+        R = rng.normal(size=(S, A, S))
+        g = float(rng.choice([0.0, 0.5, 0.9]))
+        pi = pc.random_policy(rng, S, A)
+        mr = MarkovReward(env, R, g)(pi)
+        rm = RewardMachineObjective(env, RewardMachine.from_markov_reward(R, g),
+                                    np.zeros((S, A, S), dtype=int))
+        acc["MR-RM"] = max(acc["MR-RM"], _gap(rm(pi), mr))
+        acc["MR-ONMR"] = max(acc["MR-ONMR"], _gap(OuterNonlinearMR(env, R, g, lambda x: x)(pi), mr))
+        acc["MR-RRL"] = max(acc["MR-RRL"], _gap(RegularisedRL(env, R, g, alpha=0.0)(pi), mr))
+        H = int(rng.integers(1, 4))
+        mrH = TabularMDP(env.transitions, R, g, env.initial, horizon=H).expected_return(pi)
+        acc["MR-INMR"] = max(acc["MR-INMR"],
+                             _gap(InnerNonlinearMR(env, R, lambda x: x, H, g)(pi), mrH))
+        r = np.einsum("sat,sat->sa", env.dense_transitions(), R)
+        onmr = OuterNonlinearMR(env, R, g, np.tanh)(pi)
+        omorl = OuterMultiObjective(env, r[None], g, lambda v: np.tanh(v[0]))(pi)
+        acc["ONMR-OMORL"] = max(acc["ONMR-OMORL"], _gap(onmr, omorl))
+        pols = [pc.random_policy(rng, S, A) for _ in range(5)]
+        lex = policy_ordering(LexicographicMultiObjective(env, r[None], g), pols).ranks
+        omo = policy_ordering(OuterMultiObjective(env, r[None], g, lambda v: v[0]), pols).ranks
+        acc["MR-GOMORL"] = max(acc["MR-GOMORL"], float(np.any(lex != omo)))
+        inst = pc.draw_rm(rng)
+        acc["RM-FTR"] = max(acc["RM-FTR"], pc.rm_matches_trajectory_enumeration(inst))
+        inst = pc.draw_inmr(rng)
+        acc["INMR-FTR"] = max(acc["INMR-FTR"], pc.inmr_identity_is_finite_horizon_mr(inst))
+        acc["LTL-FTR"] = max(acc["LTL-FTR"], pc.ltl_matches_lasso_semantics(pc.draw_ltl_dag(rng)))
+    how = {
+        "MR-RM": "one machine state, delta_R(0, 0) = R",
+        "MR-ONMR": "f = identity",
+        "MR-RRL": "alpha = 0",
+        "MR-INMR": "f = identity (finite horizon H <= 3)",
+        "ONMR-OMORL": "k = 1 reward, same f",
+        "MR-GOMORL": "k = 1: the lexicographic order of one return is its order (ranks); "
+                     "GOMORL here is only the lexicographic instance",
+        "RM-FTR": "f(xi) = the machine's discounted return of xi (finite horizon, enumeration)",
+        "INMR-FTR": "f(xi) = f(G_R(xi)) (finite horizon, enumeration)",
+        "LTL-FTR": "f(xi) = 1[xi |= phi] on episodic layered environments (lasso semantics)",
+    }
+    edges = []
+    for k, v in acc.items():
+        lo, hi = k.split("-")
+        edges.append({"lower": lo, "upper": "GOMORL\n(lex)" if hi == "GOMORL" else hi,
+                      "kind": "embedding", "how": how[k], "max_gap": v, "n_checked": n,
+                      "holds": v <= 1e-9})
+    return edges
+
+
+def run(quick: bool = False, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    cells = pc.five_way_table(m=6 if quick else 12, n_draws=8 if quick else 60, seed=seed)
+    edges = _embeddings(rng, 8 if quick else 60)
+    # LAR vs MR incomparability: the existing stay/go LP certificates.
+    inc = pc.lar_mr_incomparable({"gamma": 0.9, "scale": 1.0, "grid": np.linspace(0, 1, 11)})
+    edges.append({"lower": "MR", "upper": "LAR", "kind": "incomparable",
+                  "how": "stay/go: LP Farkas certificates both ways", "max_gap": inc,
+                  "n_checked": 1, "holds": inc <= 1e-9})
+    five = {k: v for k, v in cells.items() if k.split(">")[1] != "MR"}
+    counts = {s: sum(c["status"] == s for c in five.values())
+              for s in ("certified", "argued", "open", "failed")}
+    return {"cells": cells, "edges": edges, "counts": counts,
+            "paper_equivalences": PAPER_EQUIVALENCES,
+            "paper_headline": "RRL, ONMR, RM, LTL and LAR can each express an ordering that "
+                              "none of the other four can (abstract)",
+            "notes": NOTES}
+
+
+def claims(numbers: dict) -> list[Claim]:
+    cells, out = numbers["cells"], []
+    for X in ("RM", "LTL"):
+        c = cells[f"{X}>MR"]
+        out.append(Claim(
+            name=f"{X}_not_MR",
+            claim=f"the {X} witness ordering on a simplex grid of the one-state 3-action "
+            "environment is not MR-expressible: LP infeasible, Farkas residual <= 1e-9",
+            ours=c["evidence"]["residual"], holds=c["status"] == "certified"))
+    cnt = numbers["counts"]
+    out.append(Claim(
+        name="five_way_cells_settled",
+        claim="of the 20 cells 'X's witness is not Y-expressible' (X, Y among RRL, ONMR, RM, "
+        "LTL, LAR), the number certified or argued with checked premises, none failing",
+        ours=cnt["certified"] + cnt["argued"], holds=cnt["failed"] == 0 and
+        cnt["certified"] + cnt["argued"] >= 16,
+        paper="20 (abstract: each of the five expresses an ordering none of the others can)"))
+    for e in numbers["edges"]:
+        out.append(Claim(
+            name=f"{e['lower']}_{e['kind']}_{e['upper']}".replace("\n", ""),
+            claim=f"{e['lower']} {'<=' if e['kind'] == 'embedding' else 'incomparable with'} "
+            f"{e['upper']} ({e['how']}), checked on {e['n_checked']} random instance(s)",
+            ours=e["max_gap"], holds=e["holds"]))
+    return out
+
+
+_CELL_STYLE = {"certified": ("#2ca25f", "white"), "argued": ("#fdae6b", "black"),
+               "open": ("#d9d9d9", "black"), "failed": ("#de2d26", "white")}
+_SHORT = {"LP": "LP", "line": "line", "continuity": "cont.", "support": "supp.",
+          "corner": "corner", "a unique": "uniq.", "no cert": "?"}
+
+
+def _short(method: str) -> str:
+    for k, v in _SHORT.items():
+        if method.startswith(k):
+            return v
+    return "?"
+
+
+def plot(numbers: dict, path) -> None:
+    fig, axes = new_figure(1, 2, width=4.9, height=4.3)
+    ax = axes[0, 0]
+    for e in numbers["edges"]:
+        (x0, y0), (x1, y1) = POS[e["lower"]], POS[e["upper"]]
+        if e["kind"] == "embedding":
+            ax.annotate("", xy=(x1, y1 - 0.17), xytext=(x0, y0 + 0.17),
+                        arrowprops=dict(arrowstyle="->", lw=1.4,
+                                        color="black" if e["holds"] else "red"))
+        else:
+            ax.plot([x0 - 0.3, x1 + 0.3], [y0, y1], ls=":", color="C3", lw=1.5)
+            ax.text((x0 + x1) / 2, y0 - 0.45, "incomparable\n(LP, both ways)", ha="center",
+                    fontsize=6.5, color="C3")
+    five = set(pc.FIVE)
+    for name, (x, y) in POS.items():
+        ax.text(x, y, name, ha="center", va="center", fontsize=8,
+                bbox=dict(boxstyle="round", fc="#fee6ce" if name in five else "white",
+                          ec="C1" if name in five else "gray"))
+    ax.text(2.6, 4.0, "paper's equivalences (abstract):\n" +
+            "\n".join(numbers["paper_equivalences"]), fontsize=6.5, va="top",
+            bbox=dict(fc="#f7f7f7", ec="gray"))
+    ax.set_xlim(-0.6, 5.0)
+    ax.set_ylim(-0.8, 4.1)
+    ax.axis("off")
+    ax.set_title("derivable relations (ours): arrow = embedding checked numerically\n"
+                 "shaded = the five mutually incomparable formalisms", fontsize=8)
+    ax = axes[0, 1]
+    names = list(pc.FIVE)
+    cells = numbers["cells"]
+    for i, X in enumerate(names):
+        for j, Y in enumerate(names):
+            if X == Y:
+                fc, tc, txt = "white", "black", "-"
+            else:
+                c = cells[f"{X}>{Y}"]
+                fc, tc = _CELL_STYLE[c["status"]]
+                txt = _short(c["method"])
+            ax.add_patch(Rectangle((j, i), 1, 1, fc=fc, ec="white", lw=2))
+            ax.text(j + 0.5, i + 0.5, txt, ha="center", va="center", fontsize=8, color=tc)
+    ax.set_xlim(0, 5)
+    ax.set_ylim(5, 0)
+    ax.set_xticks(np.arange(5) + 0.5, names)
+    ax.set_yticks(np.arange(5) + 0.5, names)
+    ax.set_xlabel("Y (cannot express it)")
+    ax.set_ylabel("X (its witness ordering)")
+    ax.xaxis.set_label_position("top")
+    ax.xaxis.tick_top()
+    cnt = numbers["counts"]
+    ax.set_title(f"X's witness is not Y-expressible: {cnt['certified']} certified, "
+                 f"{cnt['argued']} argued, {cnt['open']} open", fontsize=8, pad=24)
+    ax.text(0, 5.45, "LP: Farkas certificate; line/corner/cont./supp.: lemma, premises checked;\n"
+            "uniq.: lemma, exact ties; ?: open. Witnesses ours; all five also not MR (LP).",
+            fontsize=6.5, va="top")
+    save_figure(fig, path)
