@@ -6,7 +6,8 @@ In the one-state environment with three actions a stationary policy is a point o
 triangle. Four objectives from four formalisms order these points very differently:
 entropy-regularised RL (a unique interior optimum), an outer nonlinear Markov reward (a
 threshold on a linear return: a jump along a line), a reward machine paying for every change of
-action (the Gini impurity, computed exactly on the product chain), and the LTL formula
+action plus a small reward on action 0 (computed exactly on the product chain; its optimum
+((1 + 1/e)/3, ...) is transcendental, which no LTL objective's optimum can be), and the LTL formula
 "eventually action 0 and eventually action 1" (probability 1 exactly when both actions have
 positive mass, computed exactly from the product with a deterministic automaton). No Markov
 reward induces any of them (each has an LP Farkas certificate); the table printed at the end says

@@ -637,9 +637,11 @@ def five_way_witnesses(gamma: float = SEP_GAMMA) -> dict:
 
     RRL: entropy-regularised, r = (1, 0, 0), alpha = 1 (unique interior optimum softmax(r)).
     ONMR: threshold f(x) = 1[x >= 1 / (2 (1 - gamma))] of the return of r = (1, 0, 0).
-    RM: the action-change machine (Gini impurity, unique optimum at the uniform policy).
+    RM: the action-change machine tilted by a reward gamma/e on action 0
+    (:func:`tilted_change_machine`: strictly concave, unique optimum ((1 + 1/e)/3, ...)).
     LTL: F p0 & F p1 with p_i = "action i is taken" (1 iff both actions have positive mass).
-    LAR: limit-average reward 1 in state 0 of the switch environment (nu(0) = q1 / (q0 + q1)).
+    LAR: limit-average reward of :func:`lar_witness_reward` in the switch environment,
+    V = q1 (1 + q0/e) / (q0 + q1) on full-support policies.
     The first four live in the one-state three-action environment.
     """
     tri = one_state_env(3)
@@ -648,10 +650,10 @@ def five_way_witnesses(gamma: float = SEP_GAMMA) -> dict:
     return {
         "RRL": (tri, RegularisedRL(tri, [[1.0, 0.0, 0.0]], gamma, alpha=1.0)),
         "ONMR": (tri, OuterNonlinearMR(tri, [[1.0, 0.0, 0.0]], gamma, lambda x: float(x >= c))),
-        "RM": (tri, RewardMachineObjective(tri, change_machine(3, gamma),
+        "RM": (tri, RewardMachineObjective(tri, tilted_change_machine(gamma),
                                            np.arange(3)[None, :, None])),
         "LTL": (tri, LTLObjective(tri, eventually(prop(0)) & eventually(prop(1)), acts)),
-        "LAR": (switch_env(), LimitAverageReward(switch_env(), [[1.0, 1.0], [0.0, 0.0]])),
+        "LAR": (switch_env(), LimitAverageReward(switch_env(), lar_witness_reward())),
     }
 
 
@@ -676,7 +678,8 @@ def line_witness(J, pi_star: np.ndarray, r: np.ndarray) -> dict:
         for sgn in (1.0, -1.0):
             dd = sgn * d
             neg = np.flatnonzero(dd < 0)
-            ratios = p[neg] / -dd[neg]
+            with np.errstate(over="ignore"):  # a subnormal slope gives an infinite (unused) ratio
+                ratios = p[neg] / -dd[neg]
             e = np.clip(p + ratios.min() * dd, 0.0, None)
             e[neg[np.argmin(ratios)]] = 0.0  # the coordinate that leaves the simplex is exactly 0
             ends.append(e / e.sum())
@@ -718,14 +721,16 @@ def ray_intervals(g, rays=RAYS, n: int = 31) -> list:
     return out
 
 
-def corner_witness(g, rays=RAYS, n: int = 31) -> dict:
-    """Two LAR classes (rays) whose g-ranges overlap: by the intermediate value theorem g ties
-    a point of one ray with a point of the other, so f(g) cannot separate them for any f.
+def corner_witness(g, rays=RAYS, n: int = 31, kappa: float = 0.0) -> dict:
+    """Two LAR classes (level curves) whose g-ranges overlap: by the intermediate value theorem g
+    ties a point of one curve with a point of the other, so f(g) cannot separate them for any f.
 
-    Lemma (ours): if g is continuous at the corner q = (0, 0), each ray's image is an interval
-    with g(0, 0) in its closure, and among four such intervals two intersect.
+    Lemma (ours): if g is continuous at the corner q = (0, 0), each level curve's image is an
+    interval with g(0, 0) in its closure (the curves are connected and reach the corner), and
+    among four such intervals two intersect. ``kappa = 0`` samples the rays q1 = c q0; the LAR
+    witness uses the curves of :func:`lar_level_curve`.
     """
-    iv = ray_intervals(g, rays, n)
+    iv = curve_intervals(g, rays, n, kappa)
     best = None
     for i in range(len(iv)):
         for j in range(i + 1, len(iv)):
@@ -796,14 +801,21 @@ def five_way_table(m: int = 6, n_draws: int = 20, seed: int = 0, gamma: float = 
         full-support class.
       - corner lemma (LAR vs ONMR, RM, RRL): any f(g) with g continuous at q = 0 of the switch
         environment (the return of an ONMR objective; the RM and RRL values with f = id) ties
-        two of four LAR rays: each ray's g-image is an interval with g(0) in its closure, and
-        among four such intervals two intersect (at most one equals {g(0)}, one lies above and
-        one below). Sampled: overlapping g-ranges found for random objectives.
-      - unique uniform optimum (RM vs RRL): an RRL objective of the one-state environment whose
-        unique optimum is the uniform policy has alpha > 0 and a constant shifted reward, so it
-        induces the entropy ordering; the RM witness ties (1/2, 1/2, 0) and (1/6, 1/6, 2/3),
-        which entropy ranks apart (exact values).
-    * ``open``: no certificate or checked argument here.
+        two of four LAR level curves through the corner: each curve's g-image is an interval
+        with g(0) in its closure, and among four such intervals two intersect (pigeonhole on
+        {g(0)}, "reaches above", "reaches below"). Sampled: overlapping g-ranges found for
+        random objectives.
+      - KL lemma (RM vs RRL): an RRL objective of the one-state environment with a unique
+        interior optimum pi* induces the ordering of -KL(. || pi*)
+        (:func:`interior_max_witness`); the tilted RM ties two policies KL ranks apart.
+      - edge lemma (RRL vs RM): :func:`edge_tie_witness`; every Lipschitz objective with the
+        entropy witness's ordering is constant on an edge, which the witness is not.
+      - transcendental-optimum lemma (RRL, RM vs LTL): :func:`transcendental_optimum_witness`;
+        LTL values on a rational segment are in Q(p) (theorem
+        ``ltl_is_rational_over_q_on_segments``, sampled), so their optima are algebraic.
+      - irrational-slope lemma (LAR vs LTL): :func:`irrational_slope_witness`; LTL values on
+        the switch environment's full-support policies are in Q(q0, q1) (sampled theorem).
+    * ``open``: no certificate or checked argument here (none at present).
     * ``failed``: a certificate or a premise did not hold (never expected).
 
     Parameters
@@ -834,7 +846,7 @@ def five_way_table(m: int = 6, n_draws: int = 20, seed: int = 0, gamma: float = 
             cells[f"{X}>LAR"] = _lp_cell(env, J, pols, "LAR", gamma)
     # --- line lemma against ONMR (one-state env: every ONMR objective is f(<pi, r>))
     soft = np.exp([1.0, 0.0, 0.0])
-    stars = {"RRL": soft / soft.sum(), "RM": np.full(3, 1 / 3), "LTL": np.full(3, 1 / 3)}
+    stars = {"RRL": soft / soft.sum(), "RM": rm_witness_optimum(), "LTL": np.full(3, 1 / 3)}
     draws = [np.eye(3)[i] for i in range(3)] + [np.ones(3)] + \
         [rng.normal(size=3) for _ in range(n_draws)]
     for X, p in stars.items():
@@ -874,7 +886,7 @@ def five_way_table(m: int = 6, n_draws: int = 20, seed: int = 0, gamma: float = 
         "evidence": jumps["ONMR"]}
     # --- corner lemma: LAR against every f(g) with g continuous (ONMR, RM, RRL)
     lar_env = W["LAR"][0]
-    lar_ties = ray_intervals(lambda p: _val(W["LAR"][1], p))
+    lar_ties = curve_intervals(lambda p: _val(W["LAR"][1], p))
     rays_tied = all(hi - lo <= 1e-12 for lo, hi in lar_ties)
     rays_apart = len({round(lo, 9) for lo, _ in lar_ties}) == len(RAYS)
     for Y in ("ONMR", "RM", "RRL"):
@@ -889,33 +901,85 @@ def five_way_table(m: int = 6, n_draws: int = 20, seed: int = 0, gamma: float = 
             else:
                 obj = RegularisedRL(lar_env, rng.normal(size=(2, 2)), g,
                                     alpha=float(rng.uniform(0.1, 2.0)))
-            ws.append(corner_witness(lambda p, o=obj: _val(o, p)))
+            ws.append(corner_witness(lambda p, o=obj: _val(o, p), kappa=E_INV))
         ok = rays_tied and rays_apart and all(w["holds"] for w in ws)
         cells[f"LAR>{Y}"] = {
             "status": "argued" if ok else "failed",
-            "method": "corner lemma: four rays q1 = c q0 are four LAR classes; for any g "
-                      "continuous at q = 0 two rays' g-ranges overlap, so f(g) ties two classes",
+            "method": "corner lemma: four level curves through q = 0 are four LAR classes; "
+                      "for any g continuous at q = 0 two curves' g-ranges overlap, so f(g) "
+                      "ties two classes",
             "evidence": {"lar_ray_ranges": lar_ties, "n_objectives_checked": len(ws),
                          "min_overlap": min(w["overlap"] for w in ws)}}
-    # --- RM (Gini) against RRL
-    u = uniform_max_witness(gamma)
+    # --- RM (tilted, unique interior optimum) against RRL
+    u = interior_max_witness(gamma)
     cells["RM>RRL"] = {
-        "status": "argued" if (u["holds"] and u["rm_best_is_uniform"]) else "failed",
-        "method": "a unique optimum at the uniform policy forces the RRL ordering (entropy, or "
-                  "KL to a full-support reference) to be the entropy ordering; the RM ties two "
-                  "policies that entropy ranks apart (exact values)",
+        "status": "argued" if (u["holds"] and u["rm_best_is_pi_star"]) else "failed",
+        "method": "KL lemma: a unique interior optimum pi* forces the RRL ordering (entropy, or "
+                  "KL to a full-support reference) to be that of -KL(. || pi*); the RM ties "
+                  "sigma(p* - 0.2) and sigma(p* + 0.2), which KL ranks apart",
         "evidence": u}
-    for key in ("RRL>RM", "RRL>LTL", "RM>LTL", "LAR>LTL"):
-        cells[key] = {"status": "open", "method": "no certificate or checked argument here "
-                      "(the paper's abstract states the separation; its proof was not read)",
-                      "evidence": {}}
-    # Our RM witness cannot settle RM>LTL: Pr(a_0 != a_1) = 1 - sum pi^2 is an LTL objective.
-    same = gini_is_ltl(grid, gamma)
-    cells["RM>LTL"]["evidence"] = {
-        "note": "the action-change RM witness is LTL-expressible: OR_i (p_i & X !p_i) has "
-                "probability 1 - sum_i pi_i^2, the same ordering; another RM witness is needed",
-        "same_ranks_on_grid": same}
+    _open_cells(cells, grid, gamma, rng, n_draws)
     return cells
+
+
+def _open_cells(cells: dict, grid: list, gamma: float, rng: np.random.Generator,
+                n_draws: int) -> None:
+    """The four cells that need the new lemmas: RRL>RM, RRL>LTL, RM>LTL, LAR>LTL (ours)."""
+    W = five_way_witnesses(gamma)
+    k = max(2, n_draws // 4)
+    try:  # the exact rational forms need sympy (a dependency of torch; not of prefrl's core)
+        import sympy  # noqa: F401
+
+        seg = [ltl_is_rational_over_q_on_segments(draw_ltl_segment(rng)) for _ in range(k)]
+        sw = [ltl_is_rational_over_q_on_switch_env(draw_ltl_switch(rng)) for _ in range(k)]
+    except ImportError:
+        seg = sw = None
+    lip = [rm_value_lipschitz_in_policy(draw_lipschitz(rng)) for _ in range(k)]
+    lip_ok = max(lip) <= 1e-10
+    # RRL vs RM: the edge lemma.
+    edge = edge_tie_witness(gamma)
+    cells["RRL>RM"] = {
+        "status": "argued" if (edge["holds"] and lip_ok) else "failed",
+        "method": "edge lemma: the entropy witness ties each edge point e with interior points "
+                  "at distance eps(t) = o(t) from e + t u, so a Lipschitz objective (every RM, "
+                  "checked theorem) with its ordering is constant on the edge pi_2 = 0; the "
+                  "witness ranks the edge's vertices apart",
+        "evidence": {**{k2: v for k2, v in edge.items() if k2 != "ratios"},
+                     "eps_over_t_first_last": edge["ratios"][:, [0, -1]].tolist(),
+                     "n_rm_lipschitz_checked": k, "max_lipschitz_excess": max(lip)}}
+    # RRL and RM vs LTL: the transcendental-optimum lemma on the segment sigma(p).
+    e = float(np.e)
+    for X, p_star, why in (("RRL", e / (e + 2.0), "p* = e/(e+2) (softmax of (1, 0, 0))"),
+                           ("RM", float(rm_witness_optimum()[0]), "p* = (1 + 1/e)/3")):
+        w = transcendental_optimum_witness(W[X][1], p_star)
+        cells[f"{X}>LTL"] = {
+            "status": _lemma_status(w["holds"], seg),
+            "method": "transcendental-optimum lemma: on sigma(p) every LTL objective is in Q(p) "
+                      f"(checked theorem), so its critical points are algebraic; the witness has "
+                      f"a unique maximiser {why}, transcendental since e is (Hermite 1873)",
+            "evidence": {**w, "n_ltl_checked": k if seg else 0,
+                         "max_ltl_rational_gap": max(seg) if seg else None}}
+    cells["RM>LTL"]["evidence"]["gini_note"] = (
+        "the untilted action-change machine is LTL-expressible: OR_i (p_i & X !p_i) has "
+        "probability 1 - sum_i pi_i^2; the tilt gamma/e moves the optimum to a transcendental "
+        "point")
+    cells["RM>LTL"]["evidence"]["gini_same_ranks_on_grid"] = gini_is_ltl(grid, gamma)
+    # LAR vs LTL: the irrational-slope lemma.
+    w = irrational_slope_witness()
+    cells["LAR>LTL"] = {
+        "status": _lemma_status(w["holds"], sw),
+        "method": "irrational-slope lemma: on full-support switch policies every LTL objective "
+                  "is in Q(q0, q1) (checked theorem); matching the level sets of "
+                  "V = q1 (1 + q0/e)/(q0 + q1) forces kappa = 1/e to be rational",
+        "evidence": {**w, "n_ltl_checked": k if sw else 0,
+                     "max_ltl_rational_gap": max(sw) if sw else None}}
+
+
+def _lemma_status(witness_holds: bool, premise_gaps) -> str:
+    """'argued' when the witness and the sampled premise hold; 'open' when sympy is missing."""
+    if premise_gaps is None:
+        return "open"
+    return "argued" if (witness_holds and max(premise_gaps) <= 1e-9) else "failed"
 
 
 def gini_is_ltl(grid: list, gamma: float = SEP_GAMMA) -> bool:
@@ -935,20 +999,20 @@ def draw_five_way(rng: np.random.Generator) -> dict:
 
 @theorem(
     "expressivity.five_way_separation",
-    claim="RRL, ONMR, RM, LTL and LAR: 16 of the 20 cells 'X's witness ordering is not "
+    claim="RRL, ONMR, RM, LTL and LAR: all 20 cells 'X's witness ordering is not "
     "Y-expressible' hold by an LP certificate or a lemma whose premises are checked on random "
-    "Y-objectives (none fails); the remaining 4 are open; RM and LTL witnesses are not MR",
+    "Y-objectives (none fails); every witness is also not MR (LP)",
     reference="headline of the abstract of " + REF + " (our witnesses and arguments)",
     draw=draw_five_way,
     tolerance=0.0,
 )
 def five_way_separation(inst: dict) -> float:
-    """Number of cells that failed, plus 1 if fewer than 16 cells are certified or argued."""
+    """Number of cells that failed, plus 1 if fewer than 20 cells are certified or argued."""
     cells = five_way_table(inst["m"], 4, inst["seed"], inst["gamma"])
     failed = sum(c["status"] == "failed" for c in cells.values())
     done = sum(c["status"] in ("certified", "argued") for k, c in cells.items()
                if k.split(">")[1] != "MR")
-    return float(failed + (done < 16))
+    return float(failed + (done < 20))
 
 
 def draw_not_mr(rng: np.random.Generator) -> dict:
@@ -980,3 +1044,526 @@ def rm_ltl_not_mr(inst: dict) -> float:
         for res in (mr_expressible(tri, order, grid, g), lar_expressible(tri, order, grid)):
             worst = max(worst, 1.0 if res.feasible else res.residual)
     return worst
+
+
+# =============================================================================================
+# The four formerly open cells: RRL vs RM, RRL vs LTL, RM vs LTL, LAR vs LTL (ours)
+# =============================================================================================
+# The witnesses use two real constants, 1/e and 1/e (tilt of the RM witness, slope of the LAR
+# witness). The mathematics uses the real numbers; the floats below are their roundings, and
+# every numerical premise check is robust to that rounding.
+E_INV = float(np.exp(-1.0))
+
+
+def segment_policy(p: float) -> np.ndarray:
+    """The one-state 3-action policy sigma(p) = (p, (1 - p)/2, (1 - p)/2), shape (1, 3)."""
+    return np.array([[p, (1.0 - p) / 2.0, (1.0 - p) / 2.0]])
+
+
+def tilted_change_machine(gamma: float, tilt: float = E_INV) -> RewardMachine:
+    r"""The action-change machine of :func:`change_machine` plus a reward ``gamma * tilt`` on action 0.
+
+    In the one-state 3-action environment (letters = actions)
+
+    .. math::
+        J(\pi) = \frac{\gamma\,\tau\,\pi_0 + \gamma\,(1 - \sum_a \pi_a^2)}{1 - \gamma},
+
+    strictly concave with the unique maximiser
+    :math:`\pi^* = \big(\tfrac{1 + \tau}{3}, \tfrac{1 - \tau/2}{3}, \tfrac{1 - \tau/2}{3}\big)`
+    (Lagrange: :math:`\tau e_0 - 2\pi = \lambda \mathbf 1`), interior for :math:`0 \le \tau < 2`.
+    The RM witness of the five-way separation takes :math:`\tau = 1/e`, so that
+    :math:`\pi^*_0 = (1 + 1/e)/3` is transcendental (our construction).
+
+    Parameters
+    ----------
+    gamma : float in [0, 1)
+    tilt : float
+        :math:`\tau` (the float rounding of 1/e by default).
+
+    Returns
+    -------
+    RewardMachine
+        Four machine states (start, last action 0, 1, 2), rewards of shape (4, 4, 1, 3, 1).
+
+    Examples
+    --------
+    >>> from prefrl.expressivity import RewardMachineObjective, one_state_env
+    >>> J = RewardMachineObjective(one_state_env(3), tilted_change_machine(0.5),
+    ...                            np.arange(3)[None, :, None])
+    >>> bool(J(rm_witness_optimum()[None]) > J([[1 / 3, 1 / 3, 1 / 3]]))
+    True
+    """
+    U, S, A = 4, 1, 3
+    base = change_machine(3, gamma).rewards
+    R = np.zeros((U, U, S, A, S))
+    R[:, :, 0, :, 0] = base[:, :, None]
+    R[:, :, 0, 0, 0] += gamma * tilt
+    return RewardMachine(change_machine(3, gamma).delta, R, 0, gamma)
+
+
+def rm_witness_optimum(tilt: float = E_INV) -> np.ndarray:
+    """The unique maximiser (1 + tilt, 1 - tilt/2, 1 - tilt/2)/3 of the tilted machine, shape (3,).
+
+    Examples
+    --------
+    >>> rm_witness_optimum().round(3).tolist()
+    [0.456, 0.272, 0.272]
+    """
+    return np.array([1.0 + tilt, 1.0 - tilt / 2.0, 1.0 - tilt / 2.0]) / 3.0
+
+
+def lar_witness_reward(kappa: float = E_INV) -> np.ndarray:
+    """Switch-environment reward (S, A): 1 for 'stay' and 1 + kappa for 'switch' in state 0, else 0.
+
+    For q0, q1 in (0, 1) its limit average is V = q1 (1 + kappa q0) / (q0 + q1); q0 = 0 gives 1
+    and q0 > 0 = q1 gives 0. The level set V = c/(1+c) through the corner is the curve
+    q1 = c t / (1 + (1 + c) kappa t), q0 = t (the rays q1 = c q0 when kappa = 0).
+
+    Examples
+    --------
+    >>> from prefrl.expressivity import LimitAverageReward, switch_env
+    >>> J = LimitAverageReward(switch_env(), lar_witness_reward())
+    >>> [round(J(lar_level_curve(1.0, t)), 12) for t in (0.5, 0.01)]
+    [0.5, 0.5]
+    """
+    return np.array([[1.0, 1.0 + kappa], [0.0, 0.0]])
+
+
+def lar_level_curve(c: float, t: float, kappa: float = E_INV) -> np.ndarray:
+    """The switch policy at q0 = t on the LAR level set V = c / (1 + c) of the witness, (2, 2)."""
+    return switch_policy(t, c * t / (1.0 + (1.0 + c) * kappa * t))
+
+
+def curve_intervals(g, rays=RAYS, n: int = 31, kappa: float = E_INV) -> list:
+    """Sampled ranges of g along the LAR level curves of :func:`lar_level_curve`, t = t0 2^-k."""
+    out = []
+    for c in rays:
+        t0 = 1.0 / max(1.0, c)
+        vals = [g(lar_level_curve(c, t0 * 2.0**-k, kappa)) for k in range(n)]
+        out.append((min(vals), max(vals)))
+    return out
+
+
+# ----------------------------------------------------------------- exact LTL rational forms
+def random_automaton(rng: np.random.Generator, n_letters: int, Q: int | None = None):
+    """A random complete deterministic automaton with a random Emerson-Lei condition.
+
+    1-3 free states plus, half of the time, two absorbing sinks (one accepting, one rejecting)
+    so that several bottom components are reachable and the probability is not 0 or 1.
+    """
+    from prefrl._automata import DeterministicAutomaton
+
+    Q = int(rng.integers(1, 4)) if Q is None else Q
+    sinks = bool(rng.random() < 0.5)
+    n = Q + 2 * sinks
+    delta = rng.integers(0, n, size=(n, n_letters))
+    masks = [rng.random(n) < 0.5 for _ in range(2)]
+    if sinks:
+        delta[Q], delta[Q + 1] = Q, Q + 1
+        for m in masks:
+            m[Q], m[Q + 1] = True, False
+        acc = ("inf", masks[0])
+    else:
+        acc = ("inf" if rng.random() < 0.5 else "fin", masks[0])
+    if rng.random() < 0.3:
+        acc = ("or", acc, ("inf", masks[1]))
+    return DeterministicAutomaton(delta, int(rng.integers(Q)), acc)
+
+
+def _random_ltl_automaton(rng: np.random.Generator, k: int):
+    """Half the time a formula of the fragment (with X, so probabilities vary), else an automaton."""
+    from prefrl._automata import to_automaton
+
+    u = rng.random()
+    if u < 0.35:
+        f = random_formula(rng, k)
+        if rng.random() < 0.5:
+            f = f & next_(prop(int(rng.integers(k))) | random_formula(rng, k, 0))
+        return to_automaton(f, k)
+    if u < 0.65:  # a boolean combination of X^j literals: a polynomial in the policy
+
+        def lit():
+            b = prop(int(rng.integers(k)))
+            return next_(~b if rng.random() < 0.5 else b, int(rng.integers(0, 3)))
+
+        f = lit()
+        for _ in range(int(rng.integers(1, 4))):
+            f = (f & lit()) if rng.random() < 0.5 else (f | lit())
+        return to_automaton(f, k)
+    return random_automaton(rng, 2**k)
+
+
+def ltl_rational_form(env, automaton, props, policy_expr, generic_policy):
+    r"""The satisfaction probability as an exact rational function of the policy's parameters.
+
+    With the support of the policy fixed (the support of ``generic_policy``), the product
+    chain's graph, its bottom SCCs and the sets :math:`Z, O, T` of
+    :func:`prefrl.expressivity.satisfaction_probability` are fixed, and
+
+    .. math::
+        \Pr(\xi \models \varphi) = \mu^\top x, \qquad
+        x_T = (I - P^\times_{TT})^{-1} P^\times_{TO}\mathbf 1,\ x_O = 1,\ x_Z = 0,
+
+    where every entry of :math:`P^\times` is :math:`\sum_{a, s'} \pi(a|s) P[s, a, s']` over the
+    transitions with a given letter. When :math:`\pi` is affine in parameters with rational
+    coefficients and :math:`P`, :math:`\mu_0` are rational, Cramer's rule makes the
+    probability a ratio of polynomials with rational coefficients whose degrees are at most
+    :math:`|T|`. Computed here with sympy (exact rationals).
+
+    Parameters
+    ----------
+    env : TabularMDP with rational (here 0/1) transitions and initial distribution
+    automaton : DeterministicAutomaton
+    props : bool array, shape (k, S) or (k, S, A, S)
+    policy_expr : (S, A) nested list of sympy expressions (the parametrised policy)
+    generic_policy : array (S, A), a numerical policy of the same support
+
+    Returns
+    -------
+    (sympy expression, int)
+        The rational function and :math:`|T|`.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from prefrl.expressivity import _as_automaton
+    >>> p = sympy.Symbol("p")
+    >>> aut = _as_automaton(prop(0) & next_(~prop(0)), 1)   # a0, then not a0
+    >>> R, _ = ltl_rational_form(one_state_env(3), aut, np.eye(3, dtype=bool)[:1, None, :, None],
+    ...                          [[p, (1 - p) / 2, (1 - p) / 2]], segment_policy(0.5))
+    >>> sympy.factor(R)
+    -p*(p - 1)
+    """
+    import sympy
+
+    from prefrl.expressivity import _backward_closure, _product_chain, transition_labels
+
+    letters = transition_labels(env, props)
+    pi = env.check_policy(generic_policy)
+    M, states, init = _product_chain(env, pi, automaton.delta, letters, automaton.start)
+    G = M > 0
+    from scipy.sparse.csgraph import connected_components
+
+    n, lab = connected_components(G, directed=True, connection="strong")
+    r, c = np.nonzero(G)
+    leaves = np.zeros(n, dtype=bool)
+    leaves[lab[r[lab[r] != lab[c]]]] = True
+    acc = np.zeros(len(states), dtype=bool)
+    for comp in np.flatnonzero(~leaves):
+        idx = np.flatnonzero(lab == comp)
+        mask = np.zeros(automaton.n_states, dtype=bool)
+        mask[states[idx, 1]] = True
+        acc[idx] = automaton.accepts_inf(mask)
+    can = _backward_closure(G, acc)
+    sure = ~_backward_closure(G, ~can)
+    T = np.flatnonzero(can & ~sure)
+    P = env.dense_transitions()
+    index = {(int(s), int(q)): i for i, (s, q) in enumerate(states)}
+    N = len(states)
+    Msym = sympy.zeros(N, N)
+    for i, (s, q) in enumerate(states):
+        for a in range(env.n_actions):
+            for t in np.flatnonzero(P[s, a] > 0):
+                j = index.get((int(t), int(automaton.delta[q, letters[s, a, t]])))
+                if j is not None:
+                    Msym[i, j] += policy_expr[s][a] * sympy.Rational(str(P[s, a, t]))
+    x = [sympy.Integer(int(b)) for b in sure]
+    if T.size:
+        MTT = Msym.extract(list(T), list(T))
+        b = Msym.extract(list(T), list(np.flatnonzero(sure))) * sympy.ones(int(sure.sum()), 1) \
+            if sure.any() else sympy.zeros(T.size, 1)
+        xT = (sympy.eye(T.size) - MTT).LUsolve(b)
+        for k, i in enumerate(T):
+            x[i] = xT[k]
+    value = sum((sympy.Rational(str(init[i])) * x[i] for i in range(N) if init[i] > 0),
+                sympy.Integer(0))
+    return sympy.cancel(sympy.together(value)), int(T.size)
+
+
+def _is_rational_function_over_q(expr, symbols) -> bool:
+    import sympy
+
+    num, den = sympy.fraction(sympy.cancel(expr))
+    try:
+        polys = [sympy.Poly(num, *symbols), sympy.Poly(den, *symbols)]
+    except sympy.PolynomialError:
+        return False
+    return all(c.is_Rational for p in polys for c in p.coeffs())
+
+
+def draw_ltl_segment(rng: np.random.Generator) -> dict:
+    """A random automaton and action labels in the one-state 3-action env, points p in (0, 1)."""
+    k = int(rng.integers(1, 3))
+    props = rng.random((k, 1, 3, 1)) < 0.5
+    return {"automaton": _random_ltl_automaton(rng, k), "props": props,
+            "points": rng.uniform(0.02, 0.98, size=4)}
+
+
+@theorem(
+    "expressivity.ltl_is_rational_over_q_on_segments",
+    claim="in the one-state 3-action environment, along sigma(p) = (p, (1-p)/2, (1-p)/2), "
+    "p in (0, 1), every LTL (omega-regular, deterministic-automaton) objective is a rational "
+    "function of p with rational coefficients (premise of the transcendental-optimum lemma)",
+    reference="ours (Cramer's rule on the product chain); used for RRL, RM vs LTL of " + REF,
+    draw=draw_ltl_segment,
+    tolerance=1e-9,
+)
+def ltl_is_rational_over_q_on_segments(inst: dict) -> float:
+    """1 if the exact form has an irrational coefficient, else its gap to the float value."""
+    import sympy
+
+    p = sympy.Symbol("p")
+    tri = one_state_env(3)
+    half = (1 - p) / 2
+    R, _ = ltl_rational_form(tri, inst["automaton"], inst["props"], [[p, half, half]],
+                             segment_policy(0.5))
+    if not _is_rational_function_over_q(R, [p]):
+        return 1.0
+    f = sympy.lambdify(p, R)
+    return max(abs(float(f(x)) - satisfaction_probability(
+        tri, segment_policy(x), inst["automaton"], inst["props"]).probability)
+        for x in inst["points"])
+
+
+def draw_ltl_switch(rng: np.random.Generator) -> dict:
+    """A random automaton and transition labels on the switch env, points in (0, 1)^2."""
+    k = int(rng.integers(1, 3))
+    props = rng.random((k, 2, 2, 2)) < 0.5
+    return {"automaton": _random_ltl_automaton(rng, k), "props": props,
+            "points": rng.uniform(0.02, 0.98, size=(3, 2))}
+
+
+@theorem(
+    "expressivity.ltl_is_rational_over_q_on_switch_env",
+    claim="in the switch environment, on the full-support policies (q0, q1) in (0, 1)^2, every "
+    "LTL objective is a rational function of (q0, q1) with rational coefficients (premise of "
+    "the irrational-slope lemma)",
+    reference="ours (Cramer's rule on the product chain); used for LAR vs LTL of " + REF,
+    draw=draw_ltl_switch,
+    tolerance=1e-9,
+)
+def ltl_is_rational_over_q_on_switch_env(inst: dict) -> float:
+    """1 if the exact form has an irrational coefficient, else its gap to the float value."""
+    import sympy
+
+    a, b = sympy.symbols("q0 q1")
+    env = switch_env()
+    R, _ = ltl_rational_form(env, inst["automaton"], inst["props"], [[1 - a, a], [1 - b, b]],
+                             switch_policy(0.5, 0.5))
+    if not _is_rational_function_over_q(R, [a, b]):
+        return 1.0
+    f = sympy.lambdify((a, b), R)
+    return max(abs(float(f(x, y)) - satisfaction_probability(
+        env, switch_policy(x, y), inst["automaton"], inst["props"]).probability)
+        for x, y in inst["points"])
+
+
+# ----------------------------------------------------------------- the witnesses' premises
+def transcendental_optimum_witness(J, p_star: float, n_grid: int = 401) -> dict:
+    r"""Premises of the transcendental-optimum lemma for an objective J on the segment sigma(p).
+
+    Lemma (ours). Let :math:`J` restricted to :math:`\sigma(p) = (p, \tfrac{1-p}2, \tfrac{1-p}2)`
+    have a unique maximiser :math:`p^* \in (0, 1)` that is transcendental and let :math:`J` be
+    non-constant on :math:`(0, 1)`. No LTL objective induces :math:`J`'s ordering. Proof: an LTL
+    objective inducing it equals :math:`h \circ J` on the segment with :math:`h` strictly
+    increasing; on :math:`(0, 1)` the support is fixed, so it is a rational function
+    :math:`R = N/D` with :math:`N, D \in \mathbb Q[p]` (theorem
+    ``ltl_is_rational_over_q_on_segments``), with a unique maximiser at :math:`p^*` over
+    :math:`(0, 1)`. Hence :math:`N'D - ND'` vanishes at :math:`p^*`; it is not the zero
+    polynomial (else :math:`R` is constant, and ties points :math:`J` ranks apart), so
+    :math:`p^*` is algebraic: a contradiction. Checked here: the grid maximiser is next to
+    :math:`p^*`, the central difference of :math:`J` at :math:`p^*` is at rounding level, and
+    :math:`J` is strictly concave on the grid (so :math:`p^*` is the unique maximiser).
+
+    Parameters
+    ----------
+    J : objective of the one-state 3-action environment
+    p_star : float, the claimed maximiser along the segment
+    n_grid : int, grid size on [0, 1]
+
+    Returns
+    -------
+    dict with ``holds`` and the checked quantities
+
+    Examples
+    --------
+    >>> J = five_way_witnesses()["RRL"][1]
+    >>> transcendental_optimum_witness(J, np.e / (np.e + 2))["holds"]
+    True
+    """
+    ps = np.linspace(0.0, 1.0, n_grid)
+    v = np.array([_val(J, segment_policy(p)) for p in ps])
+    h = 1e-5
+    d1 = (_val(J, segment_policy(p_star + h)) - _val(J, segment_policy(p_star - h))) / (2 * h)
+    second = v[:-2] - 2 * v[1:-1] + v[2:]
+    argmax = float(ps[int(np.argmax(v))])
+    scale = 1.0 + float(np.max(np.abs(v)))
+    return {"p_star": p_star, "grid_argmax": argmax, "derivative_at_p_star": float(d1),
+            "max_second_difference": float(second.max()),
+            "holds": abs(argmax - p_star) <= 1.0 / (n_grid - 1) and abs(d1) <= 1e-8 * scale
+            and float(second.max()) < 0.0}
+
+
+def edge_tie_witness(gamma: float = SEP_GAMMA, alpha: float = 1.0, r=(1.0, 0.0, 0.0),
+                     xs=(0.2, 0.4, 0.6, 0.9), ks=tuple(range(4, 31, 2))) -> dict:
+    r"""Ties of the entropy-RRL witness across the edge :math:`\pi_2 = 0`, shrinking like o(t).
+
+    :math:`F(\pi) = \langle \pi, r\rangle + \alpha H(\pi)` (the RRL value times
+    :math:`1 - \gamma`). For an edge point :math:`e = (x, 1 - x, 0)`, a step
+    :math:`e' = e + t u` along the edge with :math:`F(e') < F(e)` (:math:`u = \pm(1, -1, 0)`),
+    and :math:`\pi_\varepsilon = (1 - \varepsilon) e' + \varepsilon e_2`, the grouping rule of
+    entropy gives exactly
+
+    .. math::
+        F(\pi_\varepsilon) = (1 - \varepsilon) F(e') + \varepsilon r_2 + \alpha h(\varepsilon),
+        \qquad h(\varepsilon) = -\varepsilon\log\varepsilon - (1-\varepsilon)\log(1-\varepsilon),
+
+    so the tie :math:`F(\pi_\varepsilon) = F(e)` has a smallest root :math:`\varepsilon(t)` with
+    :math:`\varepsilon(t)\,(\alpha \log(1/\varepsilon(t)) - F(e') + r_2) \le F(e) - F(e') = O(t)`,
+    hence :math:`\varepsilon(t)/t \to 0`.
+
+    Edge lemma (ours): an objective :math:`R` Lipschitz on the simplex (constant :math:`L`)
+    inducing the same ordering ties :math:`e` with :math:`\pi_{\varepsilon(t)}`, so
+    :math:`|R(e + tu) - R(e)| \le 2L\varepsilon(t) = o(t)`: the one-sided derivative of
+    :math:`R` along the edge vanishes at every edge point except the edge maximiser of
+    :math:`F`. :math:`R` restricted to the edge is Lipschitz, hence differentiable almost
+    everywhere with derivative 0 and constant; but :math:`F(e_0) - F(e_1) = r_0 - r_1 \ne 0`.
+    Every RM objective is Lipschitz in the policy (theorem ``rm_value_lipschitz_in_policy``).
+
+    Returns the ratios :math:`\varepsilon(t)/t` (shape (len(xs), len(ks)), for
+    :math:`t = 2^{-k}`), the bound's slack, the tie residuals computed with
+    :class:`~prefrl.expressivity.RegularisedRL`, and the vertex gap.
+
+    Examples
+    --------
+    >>> w = edge_tie_witness()
+    >>> w["holds"], bool(w["ratios"][0, -1] < w["ratios"][0, 0])
+    (True, True)
+    """
+    from scipy.optimize import brentq
+
+    tri = one_state_env(3)
+    J = RegularisedRL(tri, [list(r)], gamma, alpha=alpha)
+    r = np.asarray(r, dtype=float)
+
+    def F(pi):
+        return float(pi @ r) - alpha * float(np.sum(np.where(pi > 0, pi * np.log(
+            np.where(pi > 0, pi, 1.0)), 0.0)))
+
+    def hb(e):
+        return -e * np.log(e) - (1 - e) * np.log1p(-e)
+
+    e2 = np.eye(3)[2]
+    ratios, slack, tie_res = [], [], 0.0
+    for x in xs:
+        e = np.array([x, 1.0 - x, 0.0])
+        du = (r[0] - r[1]) - alpha * (np.log(x) - np.log(1.0 - x))  # dF along (1, -1, 0)
+        u = -np.sign(du) * np.array([1.0, -1.0, 0.0])
+        row = []
+        for k in ks:
+            t = 2.0**-k
+            ep = e + t * u
+            delta = F(e) - F(ep)
+            cpr = F(ep) - r[2]
+
+            def tie(eps, delta=delta, cpr=cpr):
+                return alpha * hb(eps) - eps * cpr - delta
+
+            lo, hi = 0.0, 1e-300
+            while tie(hi) < 0.0 and hi < 0.5:  # tie < 0 at 0, increases first: smallest root
+                lo, hi = hi, hi * 1e3 if hi < 1e-3 else min(0.5, hi * 2)
+            if tie(hi) < 0.0:  # no tie across the edge (alpha = 0, say): the premise fails
+                return {"ratios": np.full((len(xs), len(ks)), np.inf), "holds": False,
+                        "min_bound_slack": -np.inf, "tie_residual": np.inf,
+                        "vertex_gap": 0.0, "last_ratio": np.inf}
+            eps = brentq(tie, max(lo, 1e-320), hi, xtol=1e-320, rtol=1e-15)
+            row.append(eps / t)
+            slack.append(delta / (alpha * np.log(1.0 / eps) - cpr) - eps)
+            pe = (1.0 - eps) * ep + eps * e2
+            tie_res = max(tie_res, abs(_val(J, pe[None]) - _val(J, e[None])))
+        ratios.append(row)
+    ratios = np.array(ratios)
+    vertex_gap = abs(_val(J, np.eye(3)[:1]) - _val(J, np.eye(3)[1:2]))
+    decreasing = bool(np.all(np.diff(ratios, axis=1) < 0))
+    return {"ratios": ratios, "min_bound_slack": float(min(slack)), "tie_residual": tie_res,
+            "vertex_gap": vertex_gap, "last_ratio": float(ratios[:, -1].max()),
+            "holds": decreasing and min(slack) >= -1e-12 and tie_res <= 1e-12 and
+            vertex_gap > 0.1}
+
+
+def interior_max_witness(gamma: float = SEP_GAMMA, tilt: float = E_INV,
+                         delta: float = 0.2) -> dict:
+    r"""The tilted RM ties sigma(p* - d) and sigma(p* + d); KL(. || pi*) ranks them apart.
+
+    Lemma (ours): in the one-state environment an RRL objective (entropy, or KL to a reference)
+    equals :math:`[\langle\pi, r'\rangle + \alpha H(\pi)]/(1-\gamma)` with
+    :math:`r' = r + \alpha\log\pi_{ref}`; with a unique interior maximiser :math:`\pi^*` it has
+    :math:`\alpha > 0`, a full-support reference, :math:`\pi^* = \mathrm{softmax}(r'/\alpha)`,
+    and value :math:`\alpha(c - \mathrm{KL}(\pi \| \pi^*))/(1-\gamma)`: its ordering is that of
+    :math:`-\mathrm{KL}(\cdot\|\pi^*)` (:math:`\alpha = 0` is affine: no unique interior
+    optimum). The RM witness is a quadratic symmetric about :math:`p^*` along the segment, so it
+    ties :math:`\sigma(p^* \pm d)`, which KL ranks apart.
+
+    Examples
+    --------
+    >>> w = interior_max_witness()
+    >>> w["holds"], w["rm_best_is_pi_star"]
+    (True, True)
+    """
+    tri = one_state_env(3)
+    J = RewardMachineObjective(tri, tilted_change_machine(gamma, tilt), np.arange(3)[None, :, None])
+    star = rm_witness_optimum(tilt)
+    K = RegularisedRL(tri, [list(np.log(star))], gamma, alpha=1.0)  # -KL(.||pi*) up to constants
+    a, b = segment_policy(star[0] - delta), segment_policy(star[0] + delta)
+    grid = [*simplex_grid(6), star[None]]
+    best = max(_val(J, p) for p in grid)
+    return {"J_rm": (_val(J, a), _val(J, b)), "J_kl": (_val(K, a), _val(K, b)),
+            "rm_best_is_pi_star": abs(_val(J, star[None]) - best) <= 1e-12 and
+            all(_val(J, p) < best - 1e-9 for p in grid[:-1]),
+            "holds": abs(_val(J, a) - _val(J, b)) <= 1e-12 and abs(_val(K, a) - _val(K, b)) > 1e-3}
+
+
+def irrational_slope_witness(kappa: float = E_INV, points=((0.3, 0.6), (0.7, 0.2),
+                                                          (0.5, 0.5))) -> dict:
+    r"""Premises of the irrational-slope lemma for the LAR witness of the switch environment.
+
+    Lemma (ours). On the full-support policies the LAR witness is
+    :math:`V = q_1(1 + \kappa q_0)/(q_0 + q_1)` with :math:`\kappa = 1/e`, and
+
+    .. math::
+        \partial_0 V = \frac{q_1(\kappa q_1 - 1)}{(q_0+q_1)^2}, \qquad
+        \partial_1 V = \frac{q_0 (1 + \kappa q_0)}{(q_0+q_1)^2}.
+
+    An LTL objective inducing :math:`V`'s ordering is :math:`h \circ V` there, a rational
+    function :math:`R \in \mathbb Q(q_0, q_1)` (theorem
+    ``ltl_is_rational_over_q_on_switch_env``), so :math:`\nabla R \parallel \nabla V`:
+    :math:`\kappa A = -B` with :math:`A = q_0^2\partial_0 R - q_1^2 \partial_1 R` and
+    :math:`B = q_0 \partial_0 R + q_1 \partial_1 R` in :math:`\mathbb Q(q_0, q_1)`. If
+    :math:`A \not\equiv 0`, at a rational point where :math:`A \ne 0`, :math:`\kappa = -B/A` is
+    rational: a contradiction. If :math:`A \equiv 0` then :math:`B \equiv 0`, so
+    :math:`q_0(q_0 + q_1)\partial_0 R = 0`, :math:`\nabla R = 0` and :math:`R` is constant,
+    while :math:`V` is not. Checked here: the closed-form gradient against finite differences of
+    the implemented LAR value, and V constant along the level curves used by the corner lemma.
+
+    Examples
+    --------
+    >>> irrational_slope_witness()["holds"]
+    True
+    """
+    env = switch_env()
+    J = LimitAverageReward(env, lar_witness_reward(kappa))
+    worst = 0.0
+    h = 1e-6
+    for q0, q1 in points:
+        s = (q0 + q1) ** 2
+        g0 = q1 * (kappa * q1 - 1.0) / s
+        g1 = q0 * (1.0 + kappa * q0) / s
+        f0 = (_val(J, switch_policy(q0 + h, q1)) - _val(J, switch_policy(q0 - h, q1))) / (2 * h)
+        f1 = (_val(J, switch_policy(q0, q1 + h)) - _val(J, switch_policy(q0, q1 - h))) / (2 * h)
+        closed = q1 * (1.0 + kappa * q0) / (q0 + q1)
+        worst = max(worst, abs(f0 - g0), abs(f1 - g1),
+                    1e3 * abs(_val(J, switch_policy(q0, q1)) - closed))
+    curves = curve_intervals(lambda p: _val(J, p), kappa=kappa)
+    spread = max(hi - lo for lo, hi in curves)
+    return {"gradient_gap": worst, "level_curve_spread": spread,
+            "holds": worst <= 1e-6 and spread <= 1e-12}
