@@ -50,25 +50,33 @@ from ._validation import (
     check_nonnegative,
     check_positive,
     check_preference_matrix,
+    check_probability,
 )
 from .losses import value_and_grad
 from .policies import LogLinearPolicy, gibbs, kl, regularized_objective
 
 __all__ = [
+    "ExpectedDPOGradient",
     "KSampleTraining",
     "LinearBTFit",
     "OnlineDPOResult",
+    "PilafPolicies",
     "ProjectionResult",
     "RestrictedFit",
     "dpo_restricted",
     "dpo_restricted_dataset",
+    "expected_dpo_gradient",
     "forward_kl_projection",
     "k_sample_expected_loss",
     "k_sample_limit",
     "k_sample_loss",
     "linear_bt_mle",
     "linear_bt_mle_dataset",
+    "on_policy_pair_distribution",
     "online_dpo",
+    "online_dpo_expected",
+    "pilaf_pair_distribution",
+    "pilaf_policies",
     "policy_value",
     "reverse_kl_projection",
     "rlhf_restricted",
@@ -964,21 +972,28 @@ def dpo_restricted_dataset(
 
 def online_dpo(
     reward, policy_features, reference, beta, *, rounds: int = 50, pairs_per_round: int = 64,
-    steps_per_round: int = 20, lr: float = 0.5, rng=0,
+    steps_per_round: int = 20, lr: float = 0.5, rng=0, sampler: str = "on-policy",
+    pilaf_weight=None,
 ) -> OnlineDPOResult:
     r"""Online DPO: sample pairs from the current policy, label them by Bradley-Terry, take DPO steps.
 
-    At round :math:`t`, draw ``pairs_per_round`` pairs :math:`y, y' \sim \pi_{\theta_t}`
-    independently, label :math:`y\succ y'` with probability :math:`\sigma(r^*(y) - r^*(y'))`, and
-    take ``steps_per_round`` gradient steps on the mean DPO loss
+    At round :math:`t`, draw ``pairs_per_round`` pairs :math:`(y, y')` from the pair
+    distribution of ``sampler`` at :math:`\pi_{\theta_t}`, label :math:`y\succ y'` with
+    probability :math:`\sigma(r^*(y) - r^*(y'))`, and take ``steps_per_round`` gradient steps on
+    the mean DPO loss
 
     .. math::
         \ell(\theta) = -\frac1n\sum_{k}\log\sigma\big(\beta\theta^\top(\phi(y^w_k) -
         \phi(y^l_k))\big),
 
-    with :math:`\pi_\theta \propto \pi_{ref}e^{\phi\theta}` (the reference stays fixed). This is
-    the on-policy variant discussed by Shi et al. (2025), Sec. 3 (with the plain on-policy sampler,
-    not PILAF), in the log-linear class.
+    with :math:`\pi_\theta \propto \pi_{ref}e^{\phi\theta}` (the reference stays fixed). With
+    ``sampler="on-policy"`` (the default) both responses are drawn independently from
+    :math:`\pi_{\theta_t}`; with ``sampler="pilaf"`` the pair is drawn from
+    :func:`pilaf_pair_distribution` (Feng et al. 2025, "PILAF: Optimal Human Preference Sampling
+    for Reward Modeling", arXiv 2502.04270: with probability :math:`w` both from
+    :math:`\pi_{\theta_t}`, otherwise :math:`y\sim\pi^+_{\theta_t}`, :math:`y'\sim
+    \pi^-_{\theta_t}`). This is the online variant discussed by Shi et al. (2025), Sec. 3, in the
+    log-linear class; :func:`online_dpo_expected` runs the same loop on the exact expected loss.
 
     Parameters
     ----------
@@ -991,6 +1006,12 @@ def online_dpo(
     lr : float > 0
         Step size on :math:`\theta`.
     rng : int or Generator
+    sampler : {"on-policy", "pilaf"}
+        How each round's pairs are drawn. The default draws exactly the random numbers it drew
+        before the option existed, so seeded results are unchanged.
+    pilaf_weight : float in [0, 1] or None
+        PILAF only: probability :math:`w` of an on-policy pair; ``None`` is the T-PILAF weight
+        :math:`1/(1 + Z^+Z^-)` (see :func:`pilaf_pair_distribution`).
 
     Returns
     -------
@@ -1001,6 +1022,9 @@ def online_dpo(
     >>> res = online_dpo([1.0, 0.0], np.eye(2), None, 1.0, rounds=5, rng=0)
     >>> bool(res.policy[0] > 0.5), res.values.shape
     (True, (6,))
+    >>> res = online_dpo([1.0, 0.0], np.eye(2), None, 1.0, rounds=5, rng=0, sampler="pilaf")
+    >>> bool(res.policy[0] > 0.5)
+    True
     """
     cls = _policy_class(policy_features, reference)
     r = check_array(reward, "reward", shape=(cls.n_actions,))
@@ -1009,14 +1033,24 @@ def online_dpo(
     n = check_integer(pairs_per_round, "pairs_per_round", minimum=1)
     steps = check_integer(steps_per_round, "steps_per_round", minimum=1)
     lr = check_positive(lr, "lr")
+    sampler = _check_sampler(sampler)
+    if pilaf_weight is not None:
+        pilaf_weight = check_probability(pilaf_weight, "pilaf_weight")
     gen = as_rng(rng)
     theta = np.zeros(cls.dim)
     thetas, values = [theta.copy()], [policy_value(cls.probs(theta), r, cls.reference, beta)]
     g = np.zeros(cls.dim)
+    K = cls.n_actions
     for _ in range(rounds):
         pi = cls.probs(theta)
-        a = gen.choice(cls.n_actions, size=n, p=pi)
-        b = gen.choice(cls.n_actions, size=n, p=pi)
+        if sampler == "on-policy":
+            a = gen.choice(K, size=n, p=pi)
+            b = gen.choice(K, size=n, p=pi)
+        else:
+            parts = _pilaf_parts(_log_probs(cls, theta), _log_ref(cls), beta, pilaf_weight)
+            mixed = gen.random(n) < parts.on_policy_weight
+            a = np.where(mixed, gen.choice(K, size=n, p=pi), gen.choice(K, size=n, p=parts.plus))
+            b = np.where(mixed, gen.choice(K, size=n, p=pi), gen.choice(K, size=n, p=parts.minus))
         first = gen.random(n) < np.exp(log_expit(r[a] - r[b]))
         win, lose = np.where(first, a, b), np.where(first, b, a)
         D = cls.features[win] - cls.features[lose]
@@ -1029,6 +1063,366 @@ def online_dpo(
     return OnlineDPOResult(
         cls.probs(theta), theta, np.array(thetas), np.array(values), rounds * steps,
         float(np.max(np.abs(g))),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# PILAF: the pair sampler of Feng et al. (2025), and exact expected DPO gradients
+# ----------------------------------------------------------------------------------------------
+
+_SAMPLERS = ("on-policy", "pilaf")
+
+
+def _check_sampler(sampler: str) -> str:
+    if sampler not in _SAMPLERS:
+        raise ValueError(f"sampler must be one of {_SAMPLERS}, got {sampler!r}")
+    return sampler
+
+
+@dataclass(frozen=True, eq=False)
+class PilafPolicies:
+    r"""The two tilted policies of the PILAF sampler and its mixture weight.
+
+    Attributes
+    ----------
+    plus, minus : array, shape (K,)
+        :math:`\pi^\pm \propto \pi\,(\pi/\pi_{ref})^{\pm\beta}`.
+    on_policy_weight : float
+        Probability :math:`w` of drawing both responses from :math:`\pi`.
+    log_z_plus, log_z_minus : float
+        :math:`\log Z^\pm = \log\sum_y\pi(y)(\pi(y)/\pi_{ref}(y))^{\pm\beta}`; by Cauchy-Schwarz
+        :math:`Z^+Z^-\ge 1`, so the T-PILAF weight :math:`1/(1+Z^+Z^-)` is at most 1/2.
+    """
+
+    plus: np.ndarray
+    minus: np.ndarray
+    on_policy_weight: float
+    log_z_plus: float
+    log_z_minus: float
+
+
+def _pilaf_parts(log_pi: np.ndarray, log_ref: np.ndarray, beta: float, weight) -> PilafPolicies:
+    """PILAF's tilted policies from log-probabilities (-inf allowed where the policy is zero)."""
+    on = np.isfinite(log_pi)
+    implicit = np.where(on, beta * (np.where(on, log_pi, 0.0) - np.where(on, log_ref, 0.0)), 0.0)
+    zp = np.where(on, log_pi + implicit, -np.inf)
+    zm = np.where(on, log_pi - implicit, -np.inf)
+    lzp, lzm = float(_lse(zp)), float(_lse(zm))
+    w = float(np.exp(log_expit(-(lzp + lzm)))) if weight is None else float(weight)
+    return PilafPolicies(np.exp(zp - lzp), np.exp(zm - lzm), w, lzp, lzm)
+
+
+def _check_policy_and_reference(policy, reference):
+    pi = check_distribution(policy, "policy")
+    ref = check_distribution(reference, "reference", size=pi.size)
+    bad = (pi > 0) & (ref == 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"policy[{i}] = {pi[i]:.6g} > 0 where reference[{i}] = 0: the implicit reward "
+            "beta log(policy / reference) is infinite"
+        )
+    with np.errstate(divide="ignore"):
+        return np.log(pi), np.log(ref)
+
+
+def pilaf_policies(policy, reference, beta, *, weight=None) -> PilafPolicies:
+    r"""The interpolated and extrapolated policies :math:`\pi^\pm` that PILAF samples from.
+
+    .. math::
+        \pi^\pm(y) = \frac{\pi(y)\,e^{\pm r_\pi(y)}}{Z^\pm}
+        = \frac{\pi(y)^{1\pm\beta}\,\pi_{ref}(y)^{\mp\beta}}{Z^\pm},\qquad
+        r_\pi(y) = \beta\log\frac{\pi(y)}{\pi_{ref}(y)},
+
+    where :math:`\pi` is the current policy, :math:`\pi_{ref}` the reference, :math:`r_\pi` the
+    DPO implicit reward and :math:`Z^\pm = \sum_y \pi(y)e^{\pm r_\pi(y)}`. Feng et al. (2025),
+    "PILAF: Optimal Human Preference Sampling for Reward Modeling" (arXiv 2502.04270), Sec. 4
+    and Table 1 (one response from :math:`\pi^+` or :math:`\pi`, the other from :math:`\pi^-` or
+    :math:`\pi`); in a bandit their token-level logit interpolation
+    :math:`(1\pm\beta)h_\theta \mp\beta h_{ref}` is exactly this tilt. The mixture weight
+    :math:`w = 1/(1+Z^+Z^-)` of the on-policy pair is the one that makes the expected DPO
+    gradient align with :math:`\nabla V^*` (derived here; see :func:`pilaf_pair_distribution`).
+
+    Parameters
+    ----------
+    policy : array, shape (K,)
+        :math:`\pi`, zero wherever the reference is zero.
+    reference : array, shape (K,)
+        :math:`\pi_{ref}`.
+    beta : float > 0
+        The KL weight of the DPO loss.
+    weight : float in [0, 1] or None
+        Probability of an on-policy pair; ``None`` gives :math:`1/(1+Z^+Z^-)` (T-PILAF).
+
+    Returns
+    -------
+    PilafPolicies
+
+    Examples
+    --------
+    >>> pp = pilaf_policies([0.5, 0.25, 0.25], [1/3, 1/3, 1/3], beta=1.0)
+    >>> pp.plus.round(4), pp.minus.round(4)
+    (array([0.6667, 0.1667, 0.1667]), array([0.3333, 0.3333, 0.3333]))
+    >>> round(pp.on_policy_weight, 4)
+    0.4706
+    """
+    log_pi, log_ref = _check_policy_and_reference(policy, reference)
+    beta = check_positive(beta, "beta")
+    if weight is not None:
+        weight = check_probability(weight, "weight")
+    return _pilaf_parts(log_pi, log_ref, beta, weight)
+
+
+def on_policy_pair_distribution(policy) -> np.ndarray:
+    r"""Joint law of a pair drawn independently from the current policy: :math:`\mu = \pi\otimes\pi`.
+
+    .. math::
+        \mu(y, y') = \pi(y)\,\pi(y'),
+
+    the plain ("vanilla") sampler of online DPO (Feng et al. 2025, Table 1).
+
+    Parameters
+    ----------
+    policy : array, shape (K,)
+
+    Returns
+    -------
+    array, shape (K, K)
+        ``mu[y, y']``, the probability that the first response is ``y`` and the second ``y'``.
+
+    Examples
+    --------
+    >>> on_policy_pair_distribution([0.5, 0.5])
+    array([[0.25, 0.25],
+           [0.25, 0.25]])
+    """
+    pi = check_distribution(policy, "policy")
+    return np.outer(pi, pi)
+
+
+def pilaf_pair_distribution(policy, reference, beta, *, weight=None) -> np.ndarray:
+    r"""Exact joint law of a PILAF pair :math:`(y, y')` in a bandit.
+
+    .. math::
+        \mu_{PILAF}(y, y') = w\,\pi(y)\pi(y') + (1 - w)\,\pi^+(y)\,\pi^-(y'),\qquad
+        w = \frac{1}{1 + Z^+Z^-},
+
+    with :math:`\pi^\pm \propto \pi\,e^{\pm r_\pi}`, :math:`r_\pi = \beta\log(\pi/\pi_{ref})` and
+    :math:`Z^\pm` as in :func:`pilaf_policies` (Feng et al. 2025, arXiv 2502.04270: the sampler
+    of T-PILAF; their practical PILAF mixes the two kinds of pair with fixed probabilities, pass
+    ``weight`` for that). With this :math:`w` the symmetrised law is
+
+    .. math::
+        \frac{\mu(y, y') + \mu(y', y)}{2} = \frac{\pi(y)\pi(y')}
+        {2(1 + Z^+Z^-)\,\sigma'\big(r_\pi(y) - r_\pi(y')\big)},\qquad
+        \sigma'(z) = \sigma(z)\sigma(-z),
+
+    because :math:`1/\sigma'(z) = 2 + e^z + e^{-z}`: PILAF over-samples exactly the pairs whose
+    Bradley-Terry probability is least sensitive, and the expected DPO gradient becomes
+    :math:`\beta/(1+Z^+Z^-)` times :math:`\nabla_\theta V^*(\pi_\theta)` to first order in
+    :math:`r^* - r_\pi` (see :func:`expected_dpo_gradient` and the check
+    ``restricted.pilaf_gradient_aligns_first_order``). The order of the pair does not matter for
+    the DPO loss, which is symmetric in it.
+
+    Parameters
+    ----------
+    policy : array, shape (K,)
+        Current policy :math:`\pi`, zero wherever the reference is zero.
+    reference : array, shape (K,)
+    beta : float > 0
+    weight : float in [0, 1] or None
+        Probability :math:`w` of the on-policy pair; ``None`` is T-PILAF's :math:`1/(1+Z^+Z^-)`.
+
+    Returns
+    -------
+    array, shape (K, K)
+        ``mu[y, y']`` (rows: first response, from :math:`\pi^+` or :math:`\pi`).
+
+    Examples
+    --------
+    >>> mu = pilaf_pair_distribution([0.5, 0.25, 0.25], [1/3, 1/3, 1/3], beta=1.0)
+    >>> round(float(mu.sum()), 12), mu.shape
+    (1.0, (3, 3))
+    >>> pilaf_pair_distribution([0.5, 0.5], [0.5, 0.5], beta=0.3)  # at the reference: on-policy
+    array([[0.25, 0.25],
+           [0.25, 0.25]])
+    """
+    pi = check_distribution(policy, "policy")
+    pp = pilaf_policies(pi, reference, beta, weight=weight)
+    w = pp.on_policy_weight
+    return w * np.outer(pi, pi) + (1.0 - w) * np.outer(pp.plus, pp.minus)
+
+
+@dataclass(frozen=True, eq=False)
+class ExpectedDPOGradient:
+    """The population DPO loss under a pair distribution, and its exact gradient.
+
+    Attributes
+    ----------
+    value : float
+        The expected loss :math:`L_\\mu(\\theta)`.
+    gradient : array, shape (d,)
+        :math:`\\nabla_\\theta L_\\mu(\\theta)`.
+    """
+
+    value: float
+    gradient: np.ndarray
+
+
+def expected_dpo_gradient(theta, P, pairs, policy_features, reference, beta) -> ExpectedDPOGradient:
+    r"""Exact expected DPO loss and gradient when pairs are drawn from ``pairs`` and labelled by ``P``.
+
+    .. math::
+        L_\mu(\theta) = -\sum_{y,y'}\mu(y,y')\Big[P[y,y']\log\sigma(\beta\Delta_\theta)
+        + P[y',y]\log\sigma(-\beta\Delta_\theta)\Big],\qquad
+        \Delta_\theta = \theta^\top(\phi(y) - \phi(y')),
+
+        \nabla_\theta L_\mu = -\beta\sum_{y,y'}\mu(y,y')\big(P[y,y'] - \sigma(\beta\Delta_\theta)
+        \big)\big(\phi(y) - \phi(y')\big),
+
+    where :math:`\mu` is the law of the sampled pair (``pairs``, e.g. from
+    :func:`pilaf_pair_distribution`), :math:`P[y,y']` the probability that :math:`y` is preferred,
+    :math:`\phi` the policy features and :math:`\pi_\theta\propto\pi_{ref}e^{\phi\theta}`: the
+    reference cancels in the DPO margin :math:`\beta\log\frac{\pi_\theta(y)}{\pi_{ref}(y)} -
+    \beta\log\frac{\pi_\theta(y')}{\pi_{ref}(y')} = \beta\Delta_\theta` (Rafailov et al. 2023,
+    Eq. 7, in expectation over the labels; no sampling noise). Since the margin is linear in
+    :math:`w = \beta\theta`, this is also :math:`\beta` times the gradient of the Bradley-Terry
+    negative log-likelihood of the linear reward :math:`w^\top\phi` (reward modelling, the
+    setting of Feng et al. 2025), evaluated at :math:`w = \beta\theta`.
+
+    Parameters
+    ----------
+    theta : array, shape (d,)
+    P : array, shape (K, K)
+        Preference matrix (e.g. Bradley-Terry, :math:`P[y,y'] = \sigma(r^*(y) - r^*(y'))`).
+    pairs : array, shape (K, K)
+        :math:`\mu`, nonnegative, summing to one.
+    policy_features : array, shape (K, d)
+    reference : array, shape (K,) or None
+        Only checked (it cancels in the margin).
+    beta : float > 0
+
+    Returns
+    -------
+    ExpectedDPOGradient
+
+    Examples
+    --------
+    At the Bradley-Terry optimum of the full class the gradient vanishes under any sampler:
+
+    >>> r = np.array([1.0, 0.0, -0.5])
+    >>> P = 1 / (1 + np.exp(-(r[:, None] - r[None, :])))
+    >>> pi = gibbs(np.ones(3) / 3, r, 0.5)
+    >>> mu = pilaf_pair_distribution(pi, np.ones(3) / 3, 0.5)
+    >>> g = expected_dpo_gradient(r / 0.5, P, mu, np.eye(3), None, 0.5).gradient
+    >>> bool(np.max(np.abs(g)) < 1e-12)
+    True
+    """
+    cls = _policy_class(policy_features, reference)
+    K = cls.n_actions
+    theta = check_array(theta, "theta", shape=(cls.dim,))
+    P = check_preference_matrix(P, "P")
+    if P.shape[0] != K:
+        raise ValueError(f"P must have shape ({K}, {K}), got {P.shape}")
+    mu = check_array(pairs, "pairs", shape=(K, K))
+    neg = mu < 0
+    if neg.any():
+        i, j = (int(v) for v in np.argwhere(neg)[0])
+        raise ValueError(f"pairs[{i}, {j}] = {mu[i, j]:.6g}, must be >= 0")
+    if abs(mu.sum() - 1.0) > 1e-8 * K:
+        raise ValueError(f"pairs sums to {mu.sum():.6g}, must sum to 1")
+    beta = check_positive(beta, "beta")
+    return _expected_dpo(cls.features, theta, P, mu, beta)
+
+
+def _expected_dpo(phi, theta, P, mu, beta) -> ExpectedDPOGradient:
+    u = phi @ theta
+    z = beta * (u[:, None] - u[None, :])
+    value = float(-(mu * (P * log_expit(z) + P.T * log_expit(-z))).sum())
+    coef = mu * (P - np.exp(log_expit(z)))  # (K, K)
+    # sum_{y,y'} coef[y,y'] (phi(y) - phi(y')) = (row sums - column sums) @ phi
+    grad = -beta * ((coef.sum(axis=1) - coef.sum(axis=0)) @ phi)
+    return ExpectedDPOGradient(value, grad)
+
+
+def online_dpo_expected(
+    reward, policy_features, reference, beta, *, sampler: str = "on-policy", rounds: int = 50,
+    steps_per_round: int = 20, lr: float = 0.5, pilaf_weight=None, theta0=None,
+) -> OnlineDPOResult:
+    r"""Online DPO on the exact expected loss: :func:`online_dpo` with infinitely many pairs per round.
+
+    At round :math:`t` the pair law :math:`\mu_t` is frozen at :math:`\pi_{\theta_t}`
+    (:func:`on_policy_pair_distribution` or :func:`pilaf_pair_distribution`) and
+    ``steps_per_round`` gradient steps are taken on the population loss
+
+    .. math::
+        \theta \leftarrow \theta - \eta\,\nabla_\theta L_{\mu_t}(\theta),\qquad
+        L_\mu(\theta) = -\mathbb{E}_{(y,y')\sim\mu}\big[\sigma(\Delta r^*)\log\sigma(\beta\Delta_\theta)
+        + \sigma(-\Delta r^*)\log\sigma(-\beta\Delta_\theta)\big],
+
+    with :math:`\Delta r^* = r^*(y) - r^*(y')`, :math:`\Delta_\theta = \theta^\top(\phi(y)-\phi(y'))`
+    and :math:`\eta` = ``lr`` (see :func:`expected_dpo_gradient`). No randomness: it is the
+    mean-field limit of the sampled loop (Shi et al. 2025, Sec. 3; Feng et al. 2025).
+
+    Parameters
+    ----------
+    reward : array, shape (K,)
+        :math:`r^*`.
+    policy_features : array, shape (K, d)
+    reference : array, shape (K,) or None
+    beta : float > 0
+    sampler : {"on-policy", "pilaf"}
+    rounds, steps_per_round : int >= 1
+    lr : float > 0
+    pilaf_weight : float in [0, 1] or None
+        As in :func:`online_dpo`.
+    theta0 : array, shape (d,), optional
+        Start (zero by default).
+
+    Returns
+    -------
+    OnlineDPOResult
+        ``certificate`` is the max-norm of the last expected gradient (0 at a fixed point of the
+        loop, which is not in general a stationary point of :math:`V^*`).
+
+    Examples
+    --------
+    >>> res = online_dpo_expected([1.0, 0.0], np.eye(2), None, 1.0, sampler="pilaf", rounds=200)
+    >>> bool(np.allclose(res.policy, gibbs([0.5, 0.5], [1.0, 0.0], 1.0), atol=1e-6))
+    True
+    """
+    cls = _policy_class(policy_features, reference)
+    r = check_array(reward, "reward", shape=(cls.n_actions,))
+    beta = check_positive(beta, "beta")
+    sampler = _check_sampler(sampler)
+    rounds = check_integer(rounds, "rounds", minimum=1)
+    steps = check_integer(steps_per_round, "steps_per_round", minimum=1)
+    lr = check_positive(lr, "lr")
+    if pilaf_weight is not None:
+        pilaf_weight = check_probability(pilaf_weight, "pilaf_weight")
+    theta = (np.zeros(cls.dim) if theta0 is None
+             else check_array(theta0, "theta0", shape=(cls.dim,)).copy())
+    P = np.exp(log_expit(r[:, None] - r[None, :]))
+    log_ref = _log_ref(cls)
+    thetas, values = [theta.copy()], [policy_value(cls.probs(theta), r, cls.reference, beta)]
+    g = np.zeros(cls.dim)
+    for _ in range(rounds):
+        lp = _log_probs(cls, theta)
+        pi = np.exp(lp)
+        if sampler == "on-policy":
+            mu = np.outer(pi, pi)
+        else:
+            pp = _pilaf_parts(lp, log_ref, beta, pilaf_weight)
+            w = pp.on_policy_weight
+            mu = w * np.outer(pi, pi) + (1.0 - w) * np.outer(pp.plus, pp.minus)
+        for _ in range(steps):
+            g = _expected_dpo(cls.features, theta, P, mu, beta).gradient
+            theta = theta - lr * g
+        thetas.append(theta.copy())
+        values.append(policy_value(cls.probs(theta), r, cls.reference, beta))
+    return OnlineDPOResult(
+        cls.probs(theta), theta, np.array(thetas), np.array(values), rounds * steps,
+        float(np.max(np.abs(g))) if g.size else 0.0,
     )
 
 

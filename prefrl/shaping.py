@@ -1123,3 +1123,657 @@ def sequence_value(tree, policy, token_rewards, gamma: float) -> float:
     r = check_array(token_rewards, "token_rewards",
                     shape=(tree.vocab_size**tree.depth, tree.depth))
     return float(tree.sequence_probabilities(policy) @ sequence_returns(r, gamma))
+
+
+# ------------------------------------------------------------------------ dynamic potentials
+# Devlin and Kudenko (AAMAS 2012): the potential may change with time, Phi(s, t).
+#
+# Representation. A time-varying potential is an array ``potentials`` of shape (L, S) read as
+# *eventually stationary*: Phi_t = potentials[min(t, L - 1)]. For a finite horizon H the array has
+# exactly H + 1 rows (Phi_H matters: it is the potential at the end of the episode). Policies may
+# be non-stationary in the same way: an (L', S, A) array is read as pi_t = policy[min(t, L' - 1)].
+# Exact values are computed layer by layer (time in the state): the last layer is a static
+# problem (a static shaped MDP, solved exactly by the existing solvers), the others are backward
+# steps. ``time_expanded_mdp`` builds the same problem as one TabularMDP on (t, s) pairs.
+
+
+from ._validation import check_stochastic_matrix  # noqa: E402
+
+
+def _check_potentials(potentials, S: int, name: str = "potentials") -> np.ndarray:
+    Phi = check_array(potentials, name, ndim=2)
+    if Phi.shape[1] != S:
+        raise ValueError(
+            f"{name} must have shape (L, {S}) (one row per time step), got {Phi.shape}")
+    return Phi
+
+
+def dynamic_shaping_reward(potentials, gamma: float, n_actions: int, terminal=None) -> np.ndarray:
+    r"""The dynamic shaping reward :math:`F_t(s, a, s') = \gamma \Phi_{t+1}(s') - \Phi_t(s)`.
+
+    .. math::
+        F_t(s, a, s') = \gamma\, \tilde\Phi_{t+1}(s') - \tilde\Phi_t(s) \quad (s \notin G),
+        \qquad F_t(s, a, s') = 0 \quad (s \in G), \qquad
+        \tilde\Phi_t(s) = \Phi_t(s)\, \mathbb{1}[s \notin G],
+
+    for :math:`t = 0, \dots, L-2`, where :math:`\Phi_t` is row :math:`t` of ``potentials``,
+    :math:`G` the terminal states and :math:`\gamma` the discount. A transition that leaves
+    :math:`s` at time :math:`t` and arrives in :math:`s'` at :math:`t + 1` is paid :math:`F_t`.
+    Devlin and Kudenko (2012), "Dynamic Potential-Based Reward Shaping", AAMAS, the shaping
+    reward :math:`F(s, t, s', t') = \gamma\Phi(s', t') - \Phi(s, t)`. From time :math:`L - 1`
+    on the potential is held (:math:`\Phi_t = \Phi_{L-1}`), so :math:`F_t` is the static
+    :func:`shaping_reward` of :math:`\Phi_{L-1}`.
+
+    Parameters
+    ----------
+    potentials : array, shape (L, S)
+        :math:`\Phi_t(s)`, one row per time step (:math:`L \ge 1`).
+    gamma : float in [0, 1]
+    n_actions : int >= 1
+    terminal : bool array (S,) or int sequence, optional
+        Terminal states :math:`G`, where every potential counts as 0.
+
+    Returns
+    -------
+    array, shape (L - 1, S, A, S)
+        :math:`F_t` for :math:`t < L - 1` (empty when :math:`L = 1`).
+
+    Examples
+    --------
+    >>> F = dynamic_shaping_reward([[0.0, 1.0], [2.0, 0.0]], gamma=0.5, n_actions=1)
+    >>> F[0, :, 0, :]          # 0.5 * Phi_1(s') - Phi_0(s)
+    array([[ 1.,  0.],
+           [ 0., -1.]])
+    """
+    Phi = check_array(potentials, "potentials", ndim=2)
+    gamma = _check_gamma(gamma)
+    A = check_integer(n_actions, "n_actions", minimum=1)
+    L, S = Phi.shape
+    term = _terminal_mask(terminal, S)
+    Phi = np.where(term[None, :], 0.0, Phi)
+    F = gamma * Phi[1:, None, None, :] - Phi[:-1, :, None, None]
+    F = np.broadcast_to(F, (L - 1, S, A, S)).copy()
+    F[:, term] = 0.0
+    return F
+
+
+def shape_dynamic(rewards, potentials, gamma: float, terminal=None) -> np.ndarray:
+    r"""Dynamic potential-based shaping: :math:`R'_t = R + \gamma\Phi_{t+1}(s') - \Phi_t(s)`.
+
+    .. math::
+        R'_t = R + F_t, \qquad
+        \sum_{t=0}^{T-1} \gamma^t F_t(s_t, a_t, s_{t+1})
+        = \gamma^T \tilde\Phi_T(s_T) - \tilde\Phi_0(s_0)
+
+    on every trajectory (the returns telescope), with :math:`F_t` from
+    :func:`dynamic_shaping_reward`. Devlin and Kudenko (2012): their single-agent policy
+    invariance result rests on this identity.
+
+    Parameters
+    ----------
+    rewards : array, shape (S, A) or (S, A, S)
+        :math:`R` (time-independent).
+    potentials : array, shape (L, S)
+    gamma : float in [0, 1]
+    terminal : bool array (S,) or int sequence, optional
+
+    Returns
+    -------
+    array, shape (L - 1, S, A, S)
+        :math:`R'_t` for :math:`t < L - 1`; for :math:`t \ge L - 1` the reward is
+        :func:`shape` with :math:`\Phi_{L-1}`.
+
+    Examples
+    --------
+    >>> R = np.zeros((2, 1, 2))
+    >>> Rt = shape_dynamic(R, [[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]], gamma=1.0)
+    >>> Rt.shape, Rt[0, 0, 0, 1], Rt[1, 0, 0, 1]
+    ((2, 2, 1, 2), np.float64(1.0), np.float64(0.0))
+    """
+    R = _as_sas(rewards)
+    S, A, _ = R.shape
+    Phi = _check_potentials(potentials, S)
+    return R[None] + dynamic_shaping_reward(Phi, gamma, A, terminal)
+
+
+@dataclass(frozen=True, eq=False)
+class DynamicShapingResult:
+    r"""Exact values of a problem with a time-varying reward, layer by layer (time in the state).
+
+    Attributes
+    ----------
+    values : array, shape (L, S)
+        :math:`V_t(s)`: the value of starting in :math:`s` at time :math:`t` (for a finite
+        horizon :math:`H`, :math:`L = H + 1` and ``values[H] = 0``).
+    q_values : array, shape (L, S, A) or (H, S, A)
+        :math:`Q_t(s, a)`.
+    policy : array, shape (L, S, A) or (H, S, A)
+        The evaluated policy, or the greedy (first maximiser) optimal one.
+    expected_return : float
+        :math:`\sum_s \mu_0(s) V_0(s)`.
+    iterations : int
+        Backward steps taken (the last, static layer of a discounted problem is solved by
+        :meth:`~prefrl.mdp.TabularMDP.solve` or :meth:`~prefrl.mdp.TabularMDP.evaluate`).
+    value_error_bound : float
+        Certified :math:`\max_{t, s} |V_t(s) - V^{exact}_t(s)|`: 0 up to rounding for an
+        evaluation or a finite horizon, the static solver's bound for a discounted optimum.
+    """
+
+    values: np.ndarray
+    q_values: np.ndarray
+    policy: np.ndarray
+    expected_return: float
+    iterations: int
+    value_error_bound: float
+
+
+def _policy_layers(mdp: TabularMDP, policy, name="policy") -> np.ndarray:
+    """A policy as an (L', S, A) stack (an (S, A) or int (S,) policy is one layer)."""
+    arr = np.asarray(policy)
+    if arr.ndim == 3:
+        S, A = mdp.n_states, mdp.n_actions
+        return check_stochastic_matrix(arr, name, shape=(None, S, A))
+    return mdp.check_policy(policy, name)[None]
+
+
+def _terminal_for(mdp: TabularMDP, terminal) -> np.ndarray:
+    term = _terminal_mask(terminal, mdp.n_states)
+    if term.any():
+        leaving = ~_absorbing(mdp) & term
+        if leaving.any():
+            bad = int(np.argmax(leaving))
+            raise ValueError(f"terminal state {bad} is not absorbing (P[{bad}, a, {bad}] < 1)")
+    return term
+
+
+def _dynamic_layers(mdp: TabularMDP, potentials, policy, terminal) -> DynamicShapingResult:
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
+    S, A, g = mdp.n_states, mdp.n_actions, mdp.gamma
+    Phi = _check_potentials(potentials, S)
+    term = _terminal_for(mdp, terminal)
+    pis = None if policy is None else _policy_layers(mdp, policy)
+    P = mdp.dense_transitions()
+    r = mdp.expected_rewards
+    Phi = np.where(term[None, :], 0.0, Phi)
+    live = (~term).astype(float)[:, None]
+    H = mdp.horizon
+    if H is not None:
+        if Phi.shape[0] != H + 1:
+            raise ValueError(f"potentials must have H + 1 = {H + 1} rows for horizon {H}, "
+                             f"got {Phi.shape[0]}")
+        if pis is not None and pis.shape[0] > H:
+            raise ValueError(f"policy must have at most H = {H} layers, got {pis.shape[0]}")
+        L, n_q = H + 1, H
+        V = np.zeros(S)
+        bound = 0.0
+    else:
+        L = max(Phi.shape[0], 1 if pis is None else pis.shape[0])
+        n_q = L
+    values = np.zeros((L, S))
+    Qs = np.zeros((n_q, S, A))
+    pol = np.zeros((n_q, S, A))
+
+    def phi_at(t):
+        return Phi[min(t, Phi.shape[0] - 1)]
+
+    def shaped_r(t):  # expected shaped reward r + gamma P Phi_{t+1} - Phi_t (none out of G)
+        return r + live * (g * (P @ phi_at(t + 1)) - phi_at(t)[:, None])
+
+    start = L - 1
+    if H is None:
+        last = TabularMDP(P, r + live * (g * (P @ phi_at(L - 1)) - phi_at(L - 1)[:, None]), g,
+                          mdp.initial)
+        if pis is None:
+            res = last.solve("pi")
+            V, Q, pl, bound = res.values, res.q_values, res.policy, float(res.value_error_bound)
+        else:
+            pl = pis[min(L - 1, pis.shape[0] - 1)]
+            ev = last.evaluate(pl)
+            V, Q, bound = ev.values, ev.q_values, 0.0
+        values[L - 1], Qs[L - 1], pol[L - 1] = V, Q, pl
+        start = L - 2
+    else:
+        values[H] = V
+        start = H - 1
+    for t in range(start, -1, -1):
+        Q = shaped_r(t) + g * (P @ V)
+        if pis is None:
+            pl = np.zeros((S, A))
+            pl[np.arange(S), np.argmax(Q, axis=1)] = 1.0
+            V = Q.max(axis=1)
+        else:
+            pl = pis[min(t, pis.shape[0] - 1)]
+            V = np.einsum("sa,sa->s", pl, Q)
+        values[t], Qs[t], pol[t] = V, Q, pl
+    return DynamicShapingResult(values, Qs, pol, float(mdp.initial @ values[0]), start + 1, bound)
+
+
+def evaluate_dynamic(mdp: TabularMDP, potentials, policy, terminal=None) -> DynamicShapingResult:
+    r"""Exact values of a (possibly non-stationary) policy under dynamic potential-based shaping.
+
+    .. math::
+        V'_t(s) = \mathbb{E}_\pi\Big[\sum_{k \ge t}^{H-1} \gamma^{k-t}
+        \big(R(s_k, a_k, s_{k+1}) + \gamma\tilde\Phi_{k+1}(s_{k+1}) - \tilde\Phi_k(s_k)\big)
+        \,\Big|\, s_t = s\Big]
+        = V^\pi_t(s) - \tilde\Phi_t(s)
+        + \gamma^{H-t}\,\mathbb{E}_\pi[\tilde\Phi_H(s_H) \mid s_t = s],
+
+    the second equality because the shaping rewards telescope (Devlin and Kudenko 2012,
+    single-agent policy invariance). For a discounted infinite horizon the last term vanishes
+    (bounded :math:`\Phi`), so every policy's value shifts by exactly :math:`-\tilde\Phi_t`;
+    for a finite horizon :math:`H` it vanishes when :math:`\Phi_H \equiv 0` (and is a
+    policy-independent constant when :math:`\Phi_H` is constant over states). Here :math:`V^\pi_t` is the unshaped
+    value, :math:`\tilde\Phi_t = \Phi_t \mathbb{1}[s \notin G]`, and the expectation is over
+    :math:`a_k \sim \pi_k(\cdot|s_k)`, :math:`s_{k+1} \sim P[s_k, a_k, \cdot]`.
+
+    Computed without using the identity: backward steps
+    :math:`Q'_t = r'_t + \gamma P V'_{t+1}`, :math:`V'_t = \sum_a \pi_t Q'_t`, where for a
+    discounted problem the last layer :math:`t = L - 1` (potential and policy held from then on)
+    is the static shaped MDP of :math:`\Phi_{L-1}`, evaluated by a linear solve.
+
+    **Truncation.** A bounded potential that never becomes stationary (periodic, annealed
+    geometrically) is given by its first :math:`L` rows: since :math:`V'_t` depends on the
+    potentials only through :math:`\Phi_t`, the values at times :math:`t < L` are exact, with
+    no tail term (checked against longer sequences in ``proofs_check/shaping.py``). Without
+    the identity, the a-priori bound on the error at time :math:`t` would be
+    :math:`2(1+\gamma)\gamma^{L-1-t} \sup_{k}\lVert\Phi_k\rVert_\infty / (1 - \gamma)`.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Discounted (``horizon`` None) or finite-horizon.
+    potentials : array, shape (L, S)
+        :math:`\Phi_t = ` ``potentials[min(t, L-1)]``; exactly :math:`H + 1` rows for a finite
+        horizon.
+    policy : array, shape (S, A), (L', S, A) or int (S,)
+        :math:`\pi_t = ` ``policy[min(t, L'-1)]`` (at most :math:`H` layers for a finite horizon).
+    terminal : bool array (S,) or int sequence, optional
+        Absorbing terminal states, where the potentials count as 0.
+
+    Returns
+    -------
+    DynamicShapingResult
+        ``values`` has one row per start time (:math:`\max(L, L')` rows, or :math:`H + 1`).
+
+    Examples
+    --------
+    >>> from prefrl.mdp import envs
+    >>> mdp = envs.chain(3, gamma=0.5)
+    >>> Phi = np.array([[1.0, 2.0, 0.0], [0.0, 5.0, -1.0], [3.0, 3.0, 3.0]])
+    >>> pi = np.full((3, 2), 0.5)
+    >>> res = evaluate_dynamic(mdp, Phi, pi)
+    >>> bool(np.allclose(res.values[0], mdp.evaluate(pi).values - Phi[0]))
+    True
+    """
+    if policy is None:
+        raise ValueError("policy must be given (use solve_dynamic for the optimum)")
+    return _dynamic_layers(mdp, potentials, policy, terminal)
+
+
+def solve_dynamic(mdp: TabularMDP, potentials, terminal=None) -> DynamicShapingResult:
+    r"""Exact optimum of an MDP under dynamic potential-based shaping (time in the state).
+
+    .. math::
+        Q'^*_t(s, a) = r(s, a) + \sum_{s'} P[s, a, s']\big(\gamma\tilde\Phi_{t+1}(s')
+        - \tilde\Phi_t(s) + \gamma V'^*_{t+1}(s')\big), \qquad V'^*_t = \max_a Q'^*_t,
+
+    with :math:`V'^*_H = 0` for a finite horizon, and for a discounted problem
+    :math:`V'^*_{L-1}` the optimum of the static shaped MDP of :math:`\Phi_{L-1}`. Devlin and
+    Kudenko (2012), single-agent policy invariance:
+    :math:`Q'^*_t = Q^*_t - \tilde\Phi_t(s)` (when
+    :math:`\Phi_H \equiv 0` for a finite horizon), so the optimal actions at every
+    :math:`(t, s)` are those of the unshaped problem.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    potentials : array, shape (L, S)
+        As in :func:`evaluate_dynamic`.
+    terminal : bool array (S,) or int sequence, optional
+
+    Returns
+    -------
+    DynamicShapingResult
+        ``policy`` is the greedy time-dependent optimal policy (first maximiser).
+
+    Examples
+    --------
+    >>> from prefrl.mdp import envs
+    >>> mdp = envs.chain(4, gamma=0.9)
+    >>> Phi = np.array([[0.0, 0.0, 0.0, 0.0], [9.0, -3.0, 4.0, 1.0]])
+    >>> res = solve_dynamic(mdp, Phi)
+    >>> bool((res.policy.argmax(axis=2) == mdp.solve().actions).all())
+    True
+    """
+    return _dynamic_layers(mdp, potentials, None, terminal)
+
+
+def time_expanded_mdp(mdp: TabularMDP, potentials, terminal=None) -> TabularMDP:
+    r"""The dynamically shaped problem as one :class:`~prefrl.mdp.TabularMDP`, time in the state.
+
+    .. math::
+        \bar s = (t, s) \mapsto t S + s, \qquad
+        \bar P[(t, s), a, (t^+, s')] = P[s, a, s'], \quad t^+ = \min(t + 1, L - 1), \qquad
+        \bar R[(t, s), a, (t^+, s')] = R(s, a, s') + \gamma\tilde\Phi_{t+1}(s') - \tilde\Phi_t(s),
+
+    with :math:`\bar\mu_0` = :math:`\mu_0` on layer 0. For a finite horizon :math:`H`
+    (:math:`L = H + 1`) layer :math:`H` is absorbing with zero reward and the expanded MDP has
+    horizon :math:`H`. A stationary policy of the expanded MDP is a time-dependent policy of the
+    original one (time in the state, as in the invariance argument of Devlin and Kudenko
+    2012). Sparse transitions, :math:`LS` states. A slow, obvious cross-check of
+    :func:`evaluate_dynamic`.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    potentials : array, shape (L, S)
+    terminal : bool array (S,) or int sequence, optional
+
+    Returns
+    -------
+    TabularMDP
+        With ``L * S`` states.
+
+    Examples
+    --------
+    >>> from prefrl.mdp import envs
+    >>> mdp = envs.chain(3, gamma=0.5)
+    >>> Phi = np.array([[1.0, 2.0, 0.0], [0.0, 5.0, -1.0]])
+    >>> big = time_expanded_mdp(mdp, Phi)
+    >>> big.n_states, bool(np.allclose(big.solve().values[:3], solve_dynamic(mdp, Phi).values[0]))
+    (6, True)
+    """
+    import scipy.sparse as sp
+
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
+    S, A, g = mdp.n_states, mdp.n_actions, mdp.gamma
+    Phi = _check_potentials(potentials, S)
+    term = _terminal_for(mdp, terminal)
+    H = mdp.horizon
+    if H is not None and Phi.shape[0] != H + 1:
+        raise ValueError(f"potentials must have H + 1 = {H + 1} rows for horizon {H}, "
+                         f"got {Phi.shape[0]}")
+    L = Phi.shape[0]
+    P = mdp.dense_transitions()
+    R = _as_sas(mdp.rewards)
+    Phi = np.where(term[None, :], 0.0, Phi)
+    rows, cols, vals = [], [], []
+    Rbar = np.zeros((L * S, A, L * S))
+    for t in range(L):
+        nxt = min(t + 1, L - 1)
+        for s in range(S):
+            for a in range(A):
+                row = (t * S + s) * A + a
+                if H is not None and t == H:
+                    rows.append(row)
+                    cols.append(t * S + s)
+                    vals.append(1.0)
+                    continue
+                for s2 in np.flatnonzero(P[s, a]):
+                    rows.append(row)
+                    cols.append(nxt * S + s2)
+                    vals.append(P[s, a, s2])
+                    f = 0.0 if term[s] else g * Phi[nxt, s2] - Phi[t, s]
+                    Rbar[t * S + s, a, nxt * S + s2] = R[s, a, s2] + f
+    Pbar = sp.csr_array((vals, (rows, cols)), shape=(L * S * A, L * S))
+    mu = np.zeros(L * S)
+    mu[:S] = mdp.initial
+    return TabularMDP(Pbar, Rbar, g, mu, H)
+
+
+def expand_policy(policy, n_layers: int) -> np.ndarray:
+    r"""A time-dependent policy as a stationary policy of :func:`time_expanded_mdp`.
+
+    .. math::
+        \bar\pi(a \mid (t, s)) = \pi_{\min(t, L'-1)}(a \mid s), \qquad t = 0, \dots, L - 1 .
+
+    Parameters
+    ----------
+    policy : array, shape (S, A) or (L', S, A)
+    n_layers : int >= 1
+        :math:`L`.
+
+    Returns
+    -------
+    array, shape (L * S, A)
+        Layers of ``policy`` beyond :math:`L - 1` are not used (the expanded MDP's last layer
+        holds :math:`\pi_{L-1}`).
+
+    Examples
+    --------
+    >>> expand_policy(np.eye(2), 3).shape        # a stationary policy on three layers
+    (6, 2)
+    """
+    pi = check_array(policy, "policy", ndim=(2, 3))
+    L = check_integer(n_layers, "n_layers", minimum=1)
+    if pi.ndim == 2:
+        pi = pi[None]
+    idx = np.minimum(np.arange(L), pi.shape[0] - 1)
+    return pi[idx].reshape(L * pi.shape[1], pi.shape[2])
+
+
+def dynamic_q_learning(mdp: TabularMDP, n_episodes: int, *, potentials, alpha: float,
+                       epsilon: float, rng, mode: str = "shaped", clock: str = "global",
+                       sarsa: bool = False, q_init=None, terminal=None, max_steps: int = 10_000,
+                       start: int | None = None, exploration: str = "epsilon",
+                       temperature: float = 1.0, tie_tol: float = 1e-9,
+                       gamma: float | None = None, record_q: bool = False,
+                       exact: bool = False) -> TDTrajectory:
+    r"""Tabular Q-learning (or SARSA) with a dynamic potential, shaped or by shifting the table.
+
+    With a clock :math:`c_t` (the global step count, or the step within the episode) and
+    :math:`\Psi_t = \tilde\Phi_{c_t}` (:math:`\Phi_c` = ``potentials[min(c, L-1)]``, 0 on
+    terminal states), ``mode="shaped"`` learns on the dynamic shaping reward of Devlin and
+    Kudenko (2012):
+
+    .. math::
+        Q_{t+1}(s_t, a_t) = Q_t(s_t, a_t) + \alpha\big(r_t + \gamma\Psi_{t+1}(s_{t+1})
+        - \Psi_t(s_t) + \gamma\,\mathbb{1}[s_{t+1} \notin G]\max_{a'} Q_t(s_{t+1}, a')
+        - Q_t(s_t, a_t)\big),
+
+    while ``mode="shifted"`` learns on :math:`R` alone, starting at
+    :math:`Q'_0 = Q_0 + \Psi_0(s)` and, whenever the clock moves, first adding
+    :math:`\Psi_{t+1}(x) - \Psi_t(x)` to every row :math:`Q'(x, \cdot)`:
+
+    .. math::
+        \bar Q = Q'_t + (\Psi_{t+1} - \Psi_t), \qquad
+        Q'_{t+1}(s_t, a_t) = \bar Q(s_t, a_t) + \alpha\big(r_t
+        + \gamma\,\mathbb{1}[s_{t+1} \notin G]\max_{a'} \bar Q(s_{t+1}, a') - Q'_t(s_t, a_t)\big),
+
+    and :math:`Q'_{t+1} = \bar Q` elsewhere. By induction :math:`Q'_t = Q_t + \Psi_t(s)` at every
+    step (the TD errors are equal), so the two runs choose the same actions from the same
+    ``rng``: the corrected form of Wiewiora's equivalence for dynamic potentials (ours, checked
+    in exact arithmetic by ``proofs_check/shaping.py``). Initialising once at
+    :math:`Q_0 + \Phi_0` (Wiewiora 2003) does *not* suffice when :math:`\Phi` changes. SARSA
+    (``sarsa=True``) bootstraps on :math:`\bar Q(s_{t+1}, a_{t+1})` with :math:`a_{t+1}` chosen
+    from :math:`\bar Q(s_{t+1}, \cdot)`. The random stream is read exactly as by
+    :func:`q_learning` and :func:`sarsa`, so a constant-in-time potential reproduces
+    ``q_learning(..., potential=Phi)`` step for step.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    n_episodes : int >= 1
+    potentials : array, shape (L, S)
+        :math:`\Phi_c` for clock values :math:`c = 0, \dots, L-1` (held beyond).
+    alpha : float in (0, 1]
+    epsilon : float in [0, 1]
+    rng : numpy Generator or int seed
+    mode : {"shaped", "shifted"}
+    clock : {"global", "episode"}
+        The time of the potential: total steps taken so far, or steps since the episode began.
+    sarsa : bool
+        SARSA instead of Q-learning.
+    q_init, terminal, max_steps, start, exploration, temperature, tie_tol, gamma, record_q, exact
+        As in :func:`q_learning`; with ``record_q`` the history holds :math:`Q_t` (shaped) or
+        :math:`Q'_t` (shifted) before each step.
+
+    Returns
+    -------
+    TDTrajectory
+        ``rewards`` are the environment's :math:`r_t` (without shaping) in both modes.
+
+    Examples
+    --------
+    >>> from prefrl.mdp import envs
+    >>> mdp = envs.chain(4, gamma=0.9)
+    >>> Phi = np.array([[0.0, 1.0, 2.0, 3.0], [3.0, 2.0, 1.0, 0.0]])
+    >>> a = dynamic_q_learning(mdp, 5, potentials=Phi, alpha=0.5, epsilon=0.2, rng=1)
+    >>> b = dynamic_q_learning(mdp, 5, potentials=Phi, alpha=0.5, epsilon=0.2, rng=1,
+    ...                        mode="shifted")
+    >>> bool(np.array_equal(a.actions, b.actions))
+    True
+    """
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
+    if mode not in ("shaped", "shifted"):
+        raise ValueError(f"mode must be 'shaped' or 'shifted', got {mode!r}")
+    if clock not in ("global", "episode"):
+        raise ValueError(f"clock must be 'global' or 'episode', got {clock!r}")
+    S, A = mdp.n_states, mdp.n_actions
+    Phi = _check_potentials(potentials, S)
+    n_episodes = check_integer(n_episodes, "n_episodes", minimum=1)
+    alpha = check_in_range(alpha, "alpha", 0.0, 1.0, low_open=True)
+    epsilon = check_in_range(epsilon, "epsilon", 0.0, 1.0)
+    rng = as_rng(rng)
+    max_steps = check_integer(max_steps, "max_steps", minimum=1)
+    tie_tol = check_nonnegative(tie_tol, "tie_tol")
+    gamma = mdp.gamma if gamma is None else _check_gamma(gamma)
+    if exploration not in ("epsilon", "boltzmann"):
+        raise ValueError(f"exploration must be 'epsilon' or 'boltzmann', got {exploration!r}")
+    temperature = check_positive(temperature, "temperature")
+    q_exact = None
+    if q_init is not None and exact and np.asarray(q_init).dtype == object:
+        q_exact = np.asarray(q_init)
+        check_array(q_exact.astype(np.float64), "q_init", shape=(S, A))
+        q_exact = [[Fraction(x) for x in row] for row in q_exact.tolist()]
+    Q0 = np.zeros((S, A)) if q_init is None or q_exact is not None else check_array(
+        q_init, "q_init", shape=(S, A))
+    term = _terminal_mask(terminal, S) if terminal is not None else _absorbing(mdp)
+    if start is not None:
+        start = check_integer(start, "start", minimum=0)
+        if start >= S:
+            raise ValueError(f"start must be < {S}, got {start}")
+
+    num = Fraction if exact else float
+    P = mdp.dense_transitions()
+    cdf = np.cumsum(P, axis=2)
+    cdf[..., -1] = np.inf
+    cdf = cdf.tolist()
+    mu_cdf = np.cumsum(mdp.initial)
+    mu_cdf[-1] = np.inf
+    mu_cdf = mu_cdf.tolist()
+    Rl = [[[num(x) for x in row] for row in Rs] for Rs in _as_sas(mdp.rewards).tolist()]
+    Q = q_exact if q_exact is not None else [[num(x) for x in row] for row in Q0.tolist()]
+    a_, g_, tt = num(alpha), num(gamma), num(tie_tol)
+    term_l = term.tolist()
+    Ll = Phi.shape[0]
+    phi_rows = [[num(x) for x in row] for row in np.where(term[None, :], 0.0, Phi).tolist()]
+
+    def psi(c):
+        return phi_rows[min(c, Ll - 1)]
+
+    shifted = mode == "shifted"
+
+    def move_clock(c_old, c_new):  # Q' <- Q' + (Psi_new - Psi_old), row by row
+        if not shifted or min(c_old, Ll - 1) == min(c_new, Ll - 1):
+            return
+        p_old, p_new = psi(c_old), psi(c_new)
+        for x in range(S):
+            d = p_new[x] - p_old[x]
+            if d:
+                Q[x] = [q + d for q in Q[x]]
+
+    if shifted:
+        p0 = psi(0)
+        Q = [[q + p0[x] for q in Q[x]] for x in range(S)]
+    u = _Uniforms(rng)
+    boltz = exploration == "boltzmann"
+
+    def act(s):
+        u1, u2 = u(), u()
+        row = Q[s]
+        m = max(row)
+        if boltz:
+            w = [np.exp(float(q - m) / temperature) for q in row]
+            tot = sum(w)
+            acc = 0.0
+            for a in range(A):
+                acc += w[a] / tot
+                if u2 < acc:
+                    return a
+            return A - 1
+        if u1 < epsilon:
+            return min(int(u2 * A), A - 1)
+        ties = [a for a in range(A) if row[a] >= m - tt]
+        return ties[min(int(u2 * len(ties)), len(ties) - 1)]
+
+    hist = [[r[:] for r in Q]] if record_q else None
+    st_, ac_, nx_, rw_, ep_ = [], [], [], [], []
+    lengths = []
+    c = 0  # the clock of the potential
+    for ep in range(n_episodes):
+        if clock == "episode":
+            move_clock(c, 0)
+            c = 0
+        u0 = u()
+        s = start if start is not None else bisect.bisect_right(mu_cdf, u0)
+        steps = 0
+        a = act(s) if (sarsa and not term_l[s]) else None
+        while not term_l[s] and steps < max_steps:
+            if not sarsa:
+                a = act(s)
+            s2 = bisect.bisect_right(cdf[s][a], u())
+            r = Rl[s][a][s2]
+            q_sa = Q[s][a]  # Q_t(s, a) (or Q'_t), before the clock moves
+            if shifted:
+                move_clock(c, c + 1)
+                rr = r
+            else:  # the same order of operations as q_learning(potential=...)
+                rr = r + g_ * psi(c + 1)[s2] - psi(c)[s]
+            if term_l[s2]:
+                target = rr
+                a2 = None
+            elif sarsa:
+                a2 = act(s2)
+                target = rr + g_ * Q[s2][a2]
+            else:
+                a2 = None
+                target = rr + g_ * max(Q[s2])
+            Q[s][a] = Q[s][a] + a_ * (target - q_sa)
+            c += 1
+            st_.append(s)
+            ac_.append(a)
+            nx_.append(s2)
+            rw_.append(float(r))
+            ep_.append(ep)
+            if record_q:
+                hist.append([row[:] for row in Q])
+            s, a = s2, a2
+            steps += 1
+        lengths.append(steps)
+    dtype = object if exact else np.float64
+    Qa = np.array(Q, dtype=dtype)
+    greedy = np.zeros((S, A))
+    greedy[np.arange(S), np.argmax(np.array(Q, dtype=float), axis=1)] = 1.0
+    return TDTrajectory(
+        q_values=Qa, policy=greedy, iterations=len(st_),
+        states=np.array(st_, dtype=np.int64), actions=np.array(ac_, dtype=np.int64),
+        next_states=np.array(nx_, dtype=np.int64), rewards=np.array(rw_, dtype=np.float64),
+        episodes=np.array(ep_, dtype=np.int64), episode_lengths=np.array(lengths, dtype=np.int64),
+        q_history=None if hist is None else np.array(hist, dtype=dtype),
+    )
+
+
+__all__ += [
+    "DynamicShapingResult",
+    "dynamic_q_learning",
+    "dynamic_shaping_reward",
+    "evaluate_dynamic",
+    "expand_policy",
+    "shape_dynamic",
+    "solve_dynamic",
+    "time_expanded_mdp",
+]

@@ -18,10 +18,14 @@ from prefrl.registry import theorem
 from prefrl.restricted import (
     _k_sample_value_and_grad,
     dpo_restricted,
+    expected_dpo_gradient,
     forward_kl_projection,
     k_sample_expected_loss,
     k_sample_limit,
     k_sample_loss,
+    on_policy_pair_distribution,
+    pilaf_pair_distribution,
+    pilaf_policies,
     policy_value,
     reverse_kl_projection,
     rlhf_restricted,
@@ -296,3 +300,167 @@ def q_star_telescoping(inst: dict) -> float:
     return max(a["soft_bellman_err"], a["telescope_err"], a["closed_form_err"],
                a["mean_identity_err"], a["max_node_mean_implicit_reward"],
                a["seq_mean_implicit_reward"])
+
+
+# ----------------------------------------------------------------------------------------------
+# PILAF (Feng et al. 2025): the sampler that aligns the expected DPO gradient with grad V*
+# ----------------------------------------------------------------------------------------------
+
+
+def _sigmoid_c(z):
+    """Logistic function that also takes complex arguments (for complex-step derivatives)."""
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _expected_dpo_grad_c(theta, r_star, phi, mu, beta):
+    """Expected DPO gradient by the plain formula (complex r_star allowed); independent of prefrl."""
+    u = phi @ theta
+    margin = beta * (u[:, None] - u[None, :])
+    coef = mu * (_sigmoid_c(r_star[:, None] - r_star[None, :]) - _sigmoid_c(margin))
+    D = phi[:, None, :] - phi[None, :, :]
+    return -beta * np.einsum("ij,ijd->d", coef, D)
+
+
+def _implicit_reward(cls, theta, beta):
+    """beta log(pi_theta / pi_ref) on the support of the reference, 0 elsewhere."""
+    on = cls.reference > 0
+    lp = cls.log_probs(theta)
+    return np.where(on, beta * (np.where(on, lp, 0.0) - np.log(np.where(on, cls.reference, 1.0))),
+                    0.0)
+
+
+def _grad_value_c(cls, theta, r_star, beta):
+    """grad_theta V*(pi_theta) by complex steps through E r* - beta KL (independent of the formula)."""
+    on = cls.reference > 0
+    log_ref = np.log(np.where(on, cls.reference, 1.0))
+    g = np.zeros(cls.dim)
+    for j in range(cls.dim):
+        t = theta.astype(complex)
+        t[j] += 1e-30j
+        z = np.where(on, log_ref + cls.features @ t, -np.inf + 0j)
+        m = np.max(z[on].real)
+        lz = m + np.log(np.sum(np.exp(z[on] - m)))
+        lp = z[on] - lz
+        p = np.exp(lp)
+        v = np.sum(p * r_star[on]) - beta * np.sum(p * (lp - log_ref[on]))
+        g[j] = v.imag / 1e-30
+    return g
+
+
+def draw_pilaf(rng: np.random.Generator) -> dict:
+    """A log-linear bandit class (ties, zero features, reference zeros), a parameter, a direction."""
+    K = int(rng.integers(2, 6))
+    d = int(rng.integers(1, 4))
+    phi = rng.normal(size=(K, d)) * float(rng.choice([0.3, 1.0, 2.0]))
+    kind = rng.integers(5)
+    if kind == 0:
+        phi[1] = phi[0]  # two actions with the same features: tied implicit rewards
+    elif kind == 1:
+        phi[:, 0] = 0.0  # a feature that is zero everywhere
+    ref = rng.dirichlet(np.ones(K))
+    ref = np.maximum(ref, 0.02)
+    if K > 2 and rng.random() < 0.3:
+        ref[rng.integers(K)] = 0.0  # an action the class can never play
+    ref /= ref.sum()
+    theta = np.zeros(d) if rng.random() < 0.2 else rng.normal(size=d)
+    h = rng.integers(-2, 3, size=K).astype(float) if rng.random() < 0.4 else rng.normal(size=K)
+    return {"features": phi, "reference": ref, "theta": theta, "direction": h,
+            "beta": float(10 ** rng.uniform(-1, 1)), "other_reward": rng.normal(size=K)}
+
+
+@theorem(
+    "restricted.pilaf_gradient_aligns_first_order",
+    claim="with PILAF pairs (T-PILAF weight 1/(1+Z+Z-)), the expected DPO descent direction "
+    "-grad L equals beta/(1+Z+Z-) grad_theta V*(pi_theta) to first order in r* - r_theta: both "
+    "vanish at r* = r_theta and their derivatives along any r* = r_theta + eps h agree; the "
+    "symmetrised PILAF law is pi x pi / (2 (1+Z+Z-) sigma'(r_theta(y) - r_theta(y')))",
+    reference="Feng et al. 2025 (PILAF, arXiv 2502.04270), T-PILAF gradient alignment; "
+    "re-derived here for log-linear bandits",
+    draw=draw_pilaf,
+    tolerance=1e-9,
+)
+def pilaf_gradient_aligns_first_order(inst: dict) -> float:
+    """Largest error of the four identities (relative to the size of the terms)."""
+    phi, ref, theta, h, beta = (inst[k] for k in ("features", "reference", "theta", "direction",
+                                                  "beta"))
+    cls = LogLinearPolicy(phi, ref)
+    pi = cls.probs(theta)
+    rt = _implicit_reward(cls, theta, beta)
+    pp = pilaf_policies(pi, ref, beta)
+    w = pp.on_policy_weight
+    mu = pilaf_pair_distribution(pi, ref, beta)
+    # (1) the symmetrised law
+    on = ref > 0
+    d = rt[:, None] - rt[None, :]
+    # 1 / sigma'(d) = 2 + e^d + e^-d, finite for every finite d
+    sym = np.outer(pi, pi) * (2.0 + np.exp(d) + np.exp(-d)) / (
+        2.0 * (1.0 + np.exp(pp.log_z_plus + pp.log_z_minus)))
+    sym = np.where(np.outer(on, on), sym, 0.0)
+    worst = float(np.max(np.abs(0.5 * (mu + mu.T) - sym)))
+    # (2) zero expected gradient at r* = r_theta (prefrl's implementation, both samplers)
+    P0 = 1.0 / (1.0 + np.exp(-d))
+    for m in (mu, on_policy_pair_distribution(pi)):
+        worst = max(worst, float(np.max(np.abs(
+            expected_dpo_gradient(theta, P0, m, phi, ref, beta).gradient))))
+    # (3) derivative along h: complex step of the plain formula vs beta w Cov_pi(h, phi)
+    c = phi - pi @ phi
+    target = beta * w * ((pi * h) @ c)
+    deriv = _expected_dpo_grad_c(theta, rt + 1e-30j * h, phi, mu, beta).imag / 1e-30
+    scale = 1.0 + float(np.max(np.abs(target)))
+    worst = max(worst, float(np.max(np.abs(-deriv - target))) / scale)
+    # (4) grad V* = Cov_pi(r* - r_theta, phi), and prefrl's gradient = the plain formula
+    rs = inst["other_reward"]
+    gV = _grad_value_c(cls, theta, rs, beta)
+    formula = (pi * np.where(on, rs - rt, 0.0)) @ c
+    worst = max(worst, float(np.max(np.abs(gV - formula))) / (1.0 + float(np.max(np.abs(gV)))))
+    Ps = 1.0 / (1.0 + np.exp(-(rs[:, None] - rs[None, :])))
+    lib = expected_dpo_gradient(theta, Ps, mu, phi, ref, beta).gradient
+    plain = _expected_dpo_grad_c(theta, rs.astype(complex), phi, mu, beta).real
+    worst = max(worst, float(np.max(np.abs(lib - plain))))
+    return worst
+
+
+# The counterexample: 3 arms with features (0, 1, 3), uniform reference, beta = 1, theta near
+# -0.7 (the sign flips outside about [-0.75, -0.6]), and a true reward r* = r_theta + eps (0, 2, -2) slightly off the implicit reward.
+COUNTEREXAMPLE = {"features": np.array([[0.0], [1.0], [3.0]]), "direction": np.array(
+    [0.0, 2.0, -2.0]), "beta": 1.0}
+
+
+def draw_on_policy_counterexample(rng: np.random.Generator) -> dict:
+    """The fixed counterexample, at a parameter near -0.7 and a small misspecification eps."""
+    return {**COUNTEREXAMPLE, "theta": np.array([rng.uniform(-0.74, -0.61)]),
+            "eps": float(rng.choice([1e-4, 1e-3, 1e-2, 0.05]))}
+
+
+def on_policy_alignment(inst: dict) -> dict:
+    """Inner products of the exact expected DPO descent directions with grad V* (both samplers)."""
+    phi, theta, beta = inst["features"], inst["theta"], inst["beta"]
+    K = phi.shape[0]
+    ref = np.full(K, 1.0 / K)
+    cls = LogLinearPolicy(phi, ref)
+    pi = cls.probs(theta)
+    r_star = _implicit_reward(cls, theta, beta) + inst["eps"] * inst["direction"]
+    P = 1.0 / (1.0 + np.exp(-(r_star[:, None] - r_star[None, :])))
+    grad_v = (pi * (r_star - _implicit_reward(cls, theta, beta))) @ (phi - pi @ phi)
+    out = {"grad_v": grad_v}
+    for name, mu in (("on_policy", on_policy_pair_distribution(pi)),
+                     ("pilaf", pilaf_pair_distribution(pi, ref, beta))):
+        step = -expected_dpo_gradient(theta, P, mu, phi, ref, beta).gradient
+        out[name] = float(step @ grad_v)
+        out[name + "_cos"] = float(step @ grad_v / (np.linalg.norm(step) * np.linalg.norm(grad_v)))
+    return out
+
+
+@theorem(
+    "restricted.on_policy_sampler_not_aligned",
+    claim="the plain on-policy sampler does not align: on a 3-armed counterexample (features "
+    "0, 1, 3; r* = r_theta + eps (0, 2, -2)) its expected DPO step has a negative inner product "
+    "with grad V* (it lowers V* to first order), while the PILAF step has cosine 1 - O(eps)",
+    reference="Feng et al. 2025 (PILAF) motivation; counterexample ours",
+    draw=draw_on_policy_counterexample,
+    tolerance=0.0,
+)
+def on_policy_sampler_not_aligned(inst: dict) -> float:
+    """Positive part of the on-policy inner product plus PILAF's cosine deficit beyond 4 eps."""
+    a = on_policy_alignment(inst)
+    return max(0.0, a["on_policy"]) + max(0.0, 1.0 - a["pilaf_cos"] - 4.0 * inst["eps"])
