@@ -415,3 +415,20 @@ def test_every_gradient_matches_finite_differences(name):
                                        err_msg=f"{name} d/d{SPECS[name]['arrays'][j]}")
 
     check()
+
+
+def test_gradient_registry_rejects_a_second_function_but_not_a_reimport():
+    from prefrl.losses._registry import GRADIENTS, register_gradient
+
+    def make():
+        def _f(x):
+            return x
+        return _f
+
+    try:
+        register_gradient("_test_dup")(make())
+        register_gradient("_test_dup")(make())  # the same definition again: a re-import
+        with pytest.raises(ValueError, match="registered twice"):
+            register_gradient("_test_dup")(lambda x: x)
+    finally:
+        GRADIENTS.pop("_test_dup", None)

@@ -25,6 +25,14 @@ class ValueAndGrad(NamedTuple):
 GRADIENTS: dict[str, Callable[..., ValueAndGrad]] = {}
 
 
+def _same_definition(a, b) -> bool:
+    code_a, code_b = getattr(a, "__code__", None), getattr(b, "__code__", None)
+    return (code_a is not None and code_b is not None
+            and a.__qualname__ == b.__qualname__
+            and code_a.co_filename == code_b.co_filename
+            and code_a.co_firstlineno == code_b.co_firstlineno)
+
+
 def register_gradient(*names: str):
     r"""Register ``fn(*arrays, **options) -> ValueAndGrad`` under each of ``names``.
 
@@ -51,7 +59,10 @@ def register_gradient(*names: str):
 
     def deco(fn):
         for n in names:
-            if n in GRADIENTS:
+            old = GRADIENTS.get(n)
+            # the same function defined again (a module imported a second time, e.g. by a
+            # doctest run on one file, or reloaded) replaces itself; another one is an error
+            if old is not None and not _same_definition(old, fn):
                 raise ValueError(f"gradient for {n!r} registered twice")
             GRADIENTS[n] = fn
         return fn
@@ -90,7 +101,7 @@ def value_and_grad(name: str, *arrays, **options) -> ValueAndGrad:
 
     Examples
     --------
-    >>> import numpy as np
+    >>> from prefrl.losses import value_and_grad  # the package registers every loss
     >>> v, (gc, gr, grc, grr) = value_and_grad("dpo", [0.0], [0.0], [0.0], [0.0], beta=0.5)
     >>> float(v[0].round(4)), float(gc[0]), float(grr[0])
     (0.6931, -0.25, -0.25)
