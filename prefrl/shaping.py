@@ -516,7 +516,8 @@ class TDTrajectory:
     states, actions, next_states : int arrays, shape (T,)
         :math:`s_t, a_t, s_{t+1}` of every step.
     rewards : array, shape (T,)
-        :math:`R(s_t, a_t, s_{t+1})`.
+        The reward the learner was paid at each step: :math:`R(s_t, a_t, s_{t+1})`, plus the
+        shaping reward when a potential shapes it.
     episodes : int array, shape (T,)
         Episode index of every step.
     episode_lengths : int array, shape (n_episodes,)
@@ -556,7 +557,15 @@ class _Uniforms:
 
 def _td_control(mdp, n_episodes, alpha, epsilon, rng, q_init, terminal, max_steps, start,
                 exploration, temperature, tie_tol, gamma, record_q, exact, on_policy,
-                potential=None):
+                potential=None, *, potentials=None, shifted=False, clock="global"):
+    """Tabular Q-learning / SARSA, the one loop behind q_learning, sarsa and dynamic_q_learning.
+
+    ``potential`` (S,) is a static potential; ``potentials`` (L, S) a dynamic one read at the
+    clock ``min(c, L - 1)`` (``clock``: steps so far, or steps in the episode). With
+    ``shifted=False`` the learner is paid ``r + gamma Psi_{c+1}(s') - Psi_c(s)``; with
+    ``shifted=True`` it learns on ``r`` and its table is shifted by ``Psi`` (see
+    dynamic_q_learning). A static potential is the case L = 1.
+    """
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
     S, A = mdp.n_states, mdp.n_actions
@@ -592,19 +601,31 @@ def _td_control(mdp, n_episodes, alpha, epsilon, rng, q_init, terminal, max_step
     mu_cdf = np.cumsum(mdp.initial)
     mu_cdf[-1] = np.inf
     mu_cdf = mu_cdf.tolist()
-    R = mdp.rewards
-    if R.ndim == 2:
-        R = np.repeat(R[:, :, None], S, axis=2)
-    Rl = [[[num(x) for x in row] for row in Rs] for Rs in R.tolist()]
+    Rl = [[[num(x) for x in row] for row in Rs] for Rs in _as_sas(mdp.rewards).tolist()]
     Q = q_exact if q_exact is not None else [[num(x) for x in row] for row in Q0.tolist()]
     a_, g_, tt = num(alpha), num(gamma), num(tie_tol)
     term_l = term.tolist()
     if potential is not None:
-        phi = check_array(potential, "potential", shape=(S,))
-        phi_l = [num(x) for x in np.where(term, 0.0, phi).tolist()]
-        # F(s, a, s') = gamma Phi(s') - Phi(s) in the learner's arithmetic (exact with Fractions)
-        Rl = [[[Rl[x][b][y] + g_ * phi_l[y] - phi_l[x] for y in range(S)] for b in range(A)]
-              for x in range(S)]
+        potentials = check_array(potential, "potential", shape=(S,))[None, :]
+    if potentials is not None:  # Psi = Phi with 0 on terminal states, in the learner's arithmetic
+        phi_rows = [[num(x) for x in row]
+                    for row in np.where(term[None, :], 0.0, potentials).tolist()]
+    L = 0 if potentials is None else len(phi_rows)
+
+    def psi(c):
+        return phi_rows[min(c, L - 1)]
+
+    def move_clock(c_old, c_new):  # shifted table: Q' <- Q' + (Psi_new - Psi_old), row by row
+        nonlocal Q
+        if not shifted or min(c_old, L - 1) == min(c_new, L - 1):
+            return
+        p_old, p_new = psi(c_old), psi(c_new)
+        Q = [[q + (p_new[x] - p_old[x]) for q in Q[x]] if p_new[x] != p_old[x] else Q[x]
+             for x in range(S)]
+
+    if shifted:
+        p0 = psi(0)
+        Q = [[q + p0[x] for q in Q[x]] for x in range(S)]
     u = _Uniforms(rng)
     boltz = exploration == "boltzmann"
 
@@ -629,7 +650,11 @@ def _td_control(mdp, n_episodes, alpha, epsilon, rng, q_init, terminal, max_step
     hist = [[r[:] for r in Q]] if record_q else None
     st_, ac_, nx_, rw_, ep_ = [], [], [], [], []
     lengths = []
+    c = 0  # the clock of the potential
     for ep in range(n_episodes):
+        if clock == "episode":
+            move_clock(c, 0)
+            c = 0
         u0 = u()
         s = start if start is not None else bisect.bisect_right(mu_cdf, u0)
         steps = 0
@@ -639,6 +664,11 @@ def _td_control(mdp, n_episodes, alpha, epsilon, rng, q_init, terminal, max_step
                 a = act(s)
             s2 = bisect.bisect_right(cdf[s][a], u())
             r = Rl[s][a][s2]
+            q_sa = Q[s][a]  # Q_t(s, a) (or Q'_t), before the clock moves
+            if shifted:
+                move_clock(c, c + 1)
+            elif L:  # F = gamma Psi_{c+1}(s') - Psi_c(s), in the learner's arithmetic
+                r = r + g_ * psi(c + 1)[s2] - psi(c)[s]
             if term_l[s2]:
                 target = r
                 a2 = None
@@ -648,7 +678,8 @@ def _td_control(mdp, n_episodes, alpha, epsilon, rng, q_init, terminal, max_step
             else:
                 a2 = None
                 target = r + g_ * max(Q[s2])
-            Q[s][a] += a_ * (target - Q[s][a])
+            Q[s][a] = Q[s][a] + a_ * (target - q_sa)
+            c += 1
             st_.append(s)
             ac_.append(a)
             nx_.append(s2)
@@ -1613,7 +1644,8 @@ def dynamic_q_learning(mdp: TabularMDP, n_episodes: int, *, potentials, alpha: f
     Returns
     -------
     TDTrajectory
-        ``rewards`` are the environment's :math:`r_t` (without shaping) in both modes.
+        ``rewards`` are those the learner was paid: :math:`r_t + F_t` (shaped) or :math:`r_t`
+        (shifted).
 
     Examples
     --------
@@ -1632,139 +1664,10 @@ def dynamic_q_learning(mdp: TabularMDP, n_episodes: int, *, potentials, alpha: f
         raise ValueError(f"mode must be 'shaped' or 'shifted', got {mode!r}")
     if clock not in ("global", "episode"):
         raise ValueError(f"clock must be 'global' or 'episode', got {clock!r}")
-    S, A = mdp.n_states, mdp.n_actions
-    Phi = _check_potentials(potentials, S)
-    n_episodes = check_integer(n_episodes, "n_episodes", minimum=1)
-    alpha = check_in_range(alpha, "alpha", 0.0, 1.0, low_open=True)
-    epsilon = check_in_range(epsilon, "epsilon", 0.0, 1.0)
-    rng = as_rng(rng)
-    max_steps = check_integer(max_steps, "max_steps", minimum=1)
-    tie_tol = check_nonnegative(tie_tol, "tie_tol")
-    gamma = mdp.gamma if gamma is None else _check_gamma(gamma)
-    if exploration not in ("epsilon", "boltzmann"):
-        raise ValueError(f"exploration must be 'epsilon' or 'boltzmann', got {exploration!r}")
-    temperature = check_positive(temperature, "temperature")
-    q_exact = None
-    if q_init is not None and exact and np.asarray(q_init).dtype == object:
-        q_exact = np.asarray(q_init)
-        check_array(q_exact.astype(np.float64), "q_init", shape=(S, A))
-        q_exact = [[Fraction(x) for x in row] for row in q_exact.tolist()]
-    Q0 = np.zeros((S, A)) if q_init is None or q_exact is not None else check_array(
-        q_init, "q_init", shape=(S, A))
-    term = _terminal_mask(terminal, S) if terminal is not None else _absorbing(mdp)
-    if start is not None:
-        start = check_integer(start, "start", minimum=0)
-        if start >= S:
-            raise ValueError(f"start must be < {S}, got {start}")
-
-    num = Fraction if exact else float
-    P = mdp.dense_transitions()
-    cdf = np.cumsum(P, axis=2)
-    cdf[..., -1] = np.inf
-    cdf = cdf.tolist()
-    mu_cdf = np.cumsum(mdp.initial)
-    mu_cdf[-1] = np.inf
-    mu_cdf = mu_cdf.tolist()
-    Rl = [[[num(x) for x in row] for row in Rs] for Rs in _as_sas(mdp.rewards).tolist()]
-    Q = q_exact if q_exact is not None else [[num(x) for x in row] for row in Q0.tolist()]
-    a_, g_, tt = num(alpha), num(gamma), num(tie_tol)
-    term_l = term.tolist()
-    Ll = Phi.shape[0]
-    phi_rows = [[num(x) for x in row] for row in np.where(term[None, :], 0.0, Phi).tolist()]
-
-    def psi(c):
-        return phi_rows[min(c, Ll - 1)]
-
-    shifted = mode == "shifted"
-
-    def move_clock(c_old, c_new):  # Q' <- Q' + (Psi_new - Psi_old), row by row
-        if not shifted or min(c_old, Ll - 1) == min(c_new, Ll - 1):
-            return
-        p_old, p_new = psi(c_old), psi(c_new)
-        for x in range(S):
-            d = p_new[x] - p_old[x]
-            if d:
-                Q[x] = [q + d for q in Q[x]]
-
-    if shifted:
-        p0 = psi(0)
-        Q = [[q + p0[x] for q in Q[x]] for x in range(S)]
-    u = _Uniforms(rng)
-    boltz = exploration == "boltzmann"
-
-    def act(s):
-        u1, u2 = u(), u()
-        row = Q[s]
-        m = max(row)
-        if boltz:
-            w = [np.exp(float(q - m) / temperature) for q in row]
-            tot = sum(w)
-            acc = 0.0
-            for a in range(A):
-                acc += w[a] / tot
-                if u2 < acc:
-                    return a
-            return A - 1
-        if u1 < epsilon:
-            return min(int(u2 * A), A - 1)
-        ties = [a for a in range(A) if row[a] >= m - tt]
-        return ties[min(int(u2 * len(ties)), len(ties) - 1)]
-
-    hist = [[r[:] for r in Q]] if record_q else None
-    st_, ac_, nx_, rw_, ep_ = [], [], [], [], []
-    lengths = []
-    c = 0  # the clock of the potential
-    for ep in range(n_episodes):
-        if clock == "episode":
-            move_clock(c, 0)
-            c = 0
-        u0 = u()
-        s = start if start is not None else bisect.bisect_right(mu_cdf, u0)
-        steps = 0
-        a = act(s) if (sarsa and not term_l[s]) else None
-        while not term_l[s] and steps < max_steps:
-            if not sarsa:
-                a = act(s)
-            s2 = bisect.bisect_right(cdf[s][a], u())
-            r = Rl[s][a][s2]
-            q_sa = Q[s][a]  # Q_t(s, a) (or Q'_t), before the clock moves
-            if shifted:
-                move_clock(c, c + 1)
-                rr = r
-            else:  # the same order of operations as q_learning(potential=...)
-                rr = r + g_ * psi(c + 1)[s2] - psi(c)[s]
-            if term_l[s2]:
-                target = rr
-                a2 = None
-            elif sarsa:
-                a2 = act(s2)
-                target = rr + g_ * Q[s2][a2]
-            else:
-                a2 = None
-                target = rr + g_ * max(Q[s2])
-            Q[s][a] = Q[s][a] + a_ * (target - q_sa)
-            c += 1
-            st_.append(s)
-            ac_.append(a)
-            nx_.append(s2)
-            rw_.append(float(r))
-            ep_.append(ep)
-            if record_q:
-                hist.append([row[:] for row in Q])
-            s, a = s2, a2
-            steps += 1
-        lengths.append(steps)
-    dtype = object if exact else np.float64
-    Qa = np.array(Q, dtype=dtype)
-    greedy = np.zeros((S, A))
-    greedy[np.arange(S), np.argmax(np.array(Q, dtype=float), axis=1)] = 1.0
-    return TDTrajectory(
-        q_values=Qa, policy=greedy, iterations=len(st_),
-        states=np.array(st_, dtype=np.int64), actions=np.array(ac_, dtype=np.int64),
-        next_states=np.array(nx_, dtype=np.int64), rewards=np.array(rw_, dtype=np.float64),
-        episodes=np.array(ep_, dtype=np.int64), episode_lengths=np.array(lengths, dtype=np.int64),
-        q_history=None if hist is None else np.array(hist, dtype=dtype),
-    )
+    Phi = _check_potentials(potentials, mdp.n_states)
+    return _td_control(mdp, n_episodes, alpha, epsilon, rng, q_init, terminal, max_steps, start,
+                       exploration, temperature, tie_tol, gamma, record_q, exact, bool(sarsa),
+                       potentials=Phi, shifted=mode == "shifted", clock=clock)
 
 
 __all__ += [
