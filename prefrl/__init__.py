@@ -24,6 +24,8 @@ _SUBMODULES = {
     "mdp",
     "losses",
     "bandits",
+    "bradley_terry",
+    "results",
     "games",
     "reward_learning",
     "training",

@@ -33,7 +33,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit, log_expit, logit
 
@@ -46,12 +45,16 @@ from ._validation import (
     check_preference_matrix,
     check_stochastic_matrix,
 )
+from .bradley_terry import (
+    BTFit,
+    bt_mle,  # noqa: F401  (moved to prefrl.bradley_terry; importable here)
+    bt_mle_counts,
+    comparison_counts,
+)
 from .policies import gibbs, kl, log_gibbs, soft_value
 
 __all__ = [
-    "BTFit",
     "BanditOptimum",
-    "bt_mle",
     "dpo_dataset_optimum",
     "dpo_population_loss",
     "dpo_population_optimum",
@@ -109,43 +112,6 @@ class BanditOptimum:
     direction: np.ndarray | None = None
     components: np.ndarray | None = None
 
-
-@dataclass(frozen=True, eq=False)
-class BTFit:
-    """A Bradley-Terry maximum-likelihood fit (see :func:`bt_mle`).
-
-    Attributes
-    ----------
-    rewards : array, shape (K,)
-        The (minimum-norm) maximiser; when ``exists`` is False, the finite part, fitted on the
-        comparisons inside strongly connected components.
-    value : float
-        The minimised penalised negative log-likelihood (its infimum when ``exists`` is False).
-    iterations : int
-        Newton iterations.
-    certificate : float
-        Max-norm of the gradient at ``rewards`` (plus the margin shortfall of ``direction``).
-    exists : bool
-        Whether the maximiser is finite: ``l2 > 0``, or every connected component of the comparison
-        graph is strongly connected (Zermelo 1929; Ford 1957; Hunter 2004, Assumption 1).
-    direction : array, shape (K,) or None
-        When ``exists`` is False: the unit max-margin direction :math:`d` (constant on strongly
-        connected components, :math:`d_w > d_l` for every comparison between them); the
-        likelihood tends to its supremum along ``rewards + t * direction``, ``t -> inf``.
-    components : array of int, shape (K,)
-        Connected component of each action (undirected comparison graph).
-    strong_components : array of int, shape (K,)
-        Strongly connected component of each action (directed graph ``winner -> loser``).
-    """
-
-    rewards: np.ndarray
-    value: float
-    iterations: int
-    certificate: float
-    exists: bool
-    direction: np.ndarray | None
-    components: np.ndarray
-    strong_components: np.ndarray
 
 
 # ----------------------------------------------------------------------------------------------
@@ -435,191 +401,6 @@ def ipo_optimum(P, mu, pi_ref, beta) -> BanditOptimum:
 # ----------------------------------------------------------------------------------------------
 
 
-def _win_counts(winners, losers, n_actions: int, weights=None) -> np.ndarray:
-    K = check_integer(n_actions, "n_actions", minimum=1)
-    w = check_indices(winners, "winners", K)
-    lo = check_indices(losers, "losers", K)
-    if w.shape != lo.shape:
-        raise ValueError(f"winners and losers must have the same length, got {w.size} and {lo.size}")
-    if weights is None:
-        wt = np.ones(w.size)
-    else:
-        wt = check_array(weights, "weights", ndim=1, nonempty=False)
-        if wt.shape != w.shape:
-            raise ValueError(f"weights must have the length of winners ({w.size}), got {wt.size}")
-        if (wt < 0).any():
-            i = int(np.argmax(wt < 0))
-            raise ValueError(f"weights[{i}] = {wt[i]:.6g}, must be >= 0")
-    W = np.zeros((K, K))
-    # A response compared with itself carries no information: it adds the constant
-    # -log sigma(0) = log 2 to the loss, kept on the diagonal of W for the loss's value.
-    np.add.at(W, (w, lo), wt)
-    return W
-
-
-def _bt_nll_grad_hess(r, W, l2):
-    # The diagonal of W (self-comparisons) contributes log 2 each and nothing to the derivatives.
-    D = r[:, None] - r[None, :]
-    nll = -(W * log_expit(D)).sum() + 0.5 * l2 * r @ r
-    S = expit(-D)  # S[i, j] = sigma(r_j - r_i)
-    grad = -(W * S).sum(axis=1) + (W.T * S.T).sum(axis=1) + l2 * r
-    C = (W + W.T) * expit(D) * S
-    H = np.diag(C.sum(axis=1)) - C + l2 * np.eye(r.size)
-    return nll, grad, H
-
-
-def _component_projector(labels: np.ndarray) -> np.ndarray:
-    """Sum over components of 1_k 1_k^T (fills the null space of a graph Laplacian)."""
-    return (labels[:, None] == labels[None, :]).astype(float)
-
-
-def _newton_bt(W, l2, labels, tol=1e-12, max_iter=200):
-    """Damped Newton on the (penalised) BT negative log-likelihood from r = 0 (min-norm iterates)."""
-    K = W.shape[0]
-    r = np.zeros(K)
-    J = _component_projector(labels) if l2 == 0 else 0.0
-    scale = max(1.0, float(W.sum()))
-    nll, grad, H = _bt_nll_grad_hess(r, W, l2)
-    it = 0
-    for it in range(1, max_iter + 1):
-        if not np.any(grad):
-            it -= 1
-            break
-        try:
-            step = -np.linalg.solve(H + J, grad)
-        except np.linalg.LinAlgError:
-            # Curvature below float range (preferences within 1e-300 of deterministic).
-            step = -np.linalg.lstsq(H + J, grad, rcond=None)[0]
-        # Backtracking (Armijo) line search; the slack 1e-13 |nll| absorbs rounding near the optimum.
-        t = 1.0
-        for _ in range(40):
-            cand = r + t * step
-            nll_c, grad_c, H_c = _bt_nll_grad_hess(cand, W, l2)
-            if nll_c <= nll + 1e-4 * t * (grad @ step) + 1e-13 * (1.0 + abs(nll)):
-                break
-            t *= 0.5
-        moved = np.max(np.abs(cand - r)) if K else 0.0
-        r, nll, grad, H = cand, nll_c, grad_c, H_c
-        # Stop on the size of the Newton step, not on the gradient: with tiny comparison weights
-        # the Hessian is tiny too, and a small gradient can hide a large error in r. Newton
-        # converges quadratically, so once a step is this small the next would be below rounding.
-        if moved <= 1e3 * tol * (1.0 + np.max(np.abs(r))) and np.max(np.abs(grad)) <= tol * scale:
-            break
-    if l2 == 0:
-        # Newton steps keep sum-zero per component up to rounding; restore it exactly.
-        for k in np.unique(labels):
-            m = labels == k
-            r[m] -= r[m].mean()
-        nll, grad, H = _bt_nll_grad_hess(r, W, l2)
-    return r, float(nll), it, float(np.max(np.abs(grad))) if K else 0.0
-
-
-def _max_margin_direction(W, strong):
-    """Min-norm d, constant on strong components, with d_w - d_l >= 1 on every cross comparison."""
-    n_scc = int(strong.max()) + 1
-    counts = np.bincount(strong, minlength=n_scc).astype(float)
-    pairs = sorted(
-        {(int(strong[i]), int(strong[j])) for i, j in zip(*np.nonzero(W)) if strong[i] != strong[j]}
-    )
-    A = np.zeros((len(pairs), n_scc))
-    for row, (a, b) in enumerate(pairs):
-        A[row, a], A[row, b] = 1.0, -1.0
-
-    def obj(D):
-        return 0.5 * np.sum(counts * D * D)
-
-    def jac(D):
-        return counts * D
-
-    res = minimize(
-        obj,
-        np.zeros(n_scc),
-        jac=jac,
-        constraints=[{"type": "ineq", "fun": lambda D: A @ D - 1.0, "jac": lambda D: A}],
-        method="SLSQP",
-        options={"ftol": 1e-15, "maxiter": 500},
-    )
-    D = res.x
-    # Polish: solve the equality-constrained problem on the active set exactly (KKT system).
-    active = A @ D - 1.0 <= 1e-6
-    if active.any():
-        Aa = A[active]
-        Ninv = 1.0 / counts
-        M = (Aa * Ninv) @ Aa.T
-        lam = np.linalg.lstsq(M, np.ones(Aa.shape[0]), rcond=None)[0]
-        D_pol = Ninv * (Aa.T @ lam)
-        if np.all(A @ D_pol >= 1.0 - 1e-9):
-            D = D_pol
-    d = D[strong]
-    d[np.abs(d) < 1e-12] = 0.0
-    shortfall = float(max(0.0, 1.0 - (A @ D).min())) if len(pairs) else 0.0
-    norm = np.linalg.norm(d)
-    return d / norm if norm > 0 else d, shortfall
-
-
-def _bt_fit(W: np.ndarray, l2: float) -> BTFit:
-    n_comp, comp = connected_components((W + W.T) > 0, directed=False)
-    n_scc, strong = connected_components(W > 0, directed=True, connection="strong")
-    exists = l2 > 0 or n_scc == n_comp
-    if exists:
-        r, nll, it, gnorm = _newton_bt(W, l2, comp)
-        return BTFit(r, nll, it, gnorm, True, None, comp, strong)
-    # Keep only the comparisons inside strongly connected components: they have a finite MLE,
-    # the others are separated and their likelihood tends to 1 along the direction d.
-    inside = strong[:, None] == strong[None, :]
-    W_in = np.where(inside, W, 0.0)
-    r, nll, it, gnorm = _newton_bt(W_in, 0.0, strong)
-    d, shortfall = _max_margin_direction(W, strong)
-    return BTFit(r, nll, it, max(gnorm, shortfall), False, d, comp, strong)
-
-
-def bt_mle(winners, losers, n_actions: int, l2: float = 0.0, *, weights=None) -> BTFit:
-    r"""Bradley-Terry maximum-likelihood rewards from pairwise comparisons.
-
-    .. math::
-        \hat r = \arg\min_{r \in \mathbb{R}^K}\; -\sum_{k=1}^{n} w_k \log \sigma\big(r(y^w_k) -
-        r(y^l_k)\big) + \frac{\lambda}{2} \lVert r \rVert^2,
-
-    where :math:`y^w_k \succ y^l_k` is comparison :math:`k`, :math:`w_k \ge 0` its weight,
-    :math:`\sigma` the logistic function and :math:`\lambda` = ``l2``. With :math:`\lambda = 0` the
-    rewards are fixed only up to a constant per connected component of the comparison graph; the
-    minimum-norm maximiser (zero sum per component, 0 on actions never compared) is returned. The
-    maximiser is finite iff :math:`\lambda > 0` or every connected component is *strongly*
-    connected in the directed graph winner :math:`\to` loser (Zermelo 1929; Ford 1957; Hunter
-    2004). Otherwise ``exists`` is False and the likelihood approaches its supremum along
-    ``rewards + t * direction``. This is the reward-modelling step of RLHF (Rafailov et al. 2023,
-    Eq. 2; Azar et al. 2024, Sec. 4).
-
-    Parameters
-    ----------
-    winners, losers : int arrays, shape (n,)
-        Comparison ``k`` says ``winners[k]`` beat ``losers[k]``; self-comparisons are ignored.
-    n_actions : int
-        Number of actions K.
-    l2 : float >= 0
-        Ridge penalty :math:`\lambda` on the rewards (on the summed, not averaged, likelihood, so
-        its effect fades as n grows).
-    weights : array, shape (n,), optional
-        Nonnegative weights :math:`w_k` (1 by default).
-
-    Returns
-    -------
-    BTFit
-
-    Examples
-    --------
-    >>> fit = bt_mle([0, 1, 0], [1, 0, 1], n_actions=2)
-    >>> fit.exists, round(float(fit.rewards[0] - fit.rewards[1]), 4)   # log(2/1)
-    (True, 0.6931)
-    >>> fit = bt_mle([0, 1], [1, 2], n_actions=3)                      # a chain: no finite MLE
-    >>> fit.exists, fit.direction.round(4)
-    (False, array([ 0.7071,  0.    , -0.7071]))
-    """
-    W = _win_counts(winners, losers, n_actions, weights)
-    l2 = check_nonnegative(l2, "l2")
-    return _bt_fit(W, l2)
-
-
 # ----------------------------------------------------------------------------------------------
 # DPO, IPO and RLHF optima
 # ----------------------------------------------------------------------------------------------
@@ -709,7 +490,7 @@ def dpo_population_optimum(P, mu, pi_ref, beta) -> BanditOptimum:
     for s in range(Ps.shape[0]):
         _check_ref_on(pi_ref[s], mu[s] > 0)
         W = np.outer(mu[s], mu[s]) * Ps[s]
-        out.append(_finish_dpo(_bt_fit(W, 0.0), pi_ref[s], beta, 1.0))
+        out.append(_finish_dpo(bt_mle_counts(W, 0.0), pi_ref[s], beta, 1.0))
     return out[0] if not contextual else _stack(out)
 
 
@@ -794,8 +575,8 @@ def dpo_dataset_optimum(winners, losers, pi_ref, beta, *, contexts=None) -> Band
     for w, lo, ref in groups:
         K = ref.size
         _check_ref_on(ref, np.isin(np.arange(K), np.concatenate([w, lo])))
-        W = _win_counts(w, lo, K)
-        out.append(_finish_dpo(_bt_fit(W, 0.0), ref, beta, float(w.size)))
+        W = comparison_counts(w, lo, K)
+        out.append(_finish_dpo(bt_mle_counts(W, 0.0), ref, beta, float(w.size)))
     return _stack(out) if contextual else out[0]
 
 
@@ -840,7 +621,7 @@ def rlhf_optimum(winners, losers, pi_ref, beta, l2: float = 0.0, *, contexts=Non
     l2 = check_nonnegative(l2, "l2")
     out = []
     for w, lo, ref in groups:
-        fit = _bt_fit(_win_counts(w, lo, ref.size), l2)
+        fit = bt_mle_counts(comparison_counts(w, lo, ref.size), l2)
         policy = _policy_from_fit(fit, ref, beta)
         value = float(soft_value(ref, fit.rewards, beta)) if fit.exists else float("inf")
         out.append(
@@ -900,7 +681,7 @@ def ipo_dataset_optimum(winners, losers, pi_ref, beta, *, contexts=None) -> Band
     for w, lo, ref in groups:
         K = ref.size
         _check_ref_on(ref, np.isin(np.arange(K), np.concatenate([w, lo])))
-        Wc = _win_counts(w, lo, K)
+        Wc = comparison_counts(w, lo, K)
         C = Wc + Wc.T
         L = np.diag(C.sum(axis=1)) - C
         b = (Wc.sum(axis=1) - Wc.sum(axis=0)) / (2.0 * beta)

@@ -37,6 +37,10 @@ from ._validation import (
     check_preference_matrix,
     check_stochastic_matrix,
 )
+from .bradley_terry import (
+    fit_bradley_terry,  # moved to prefrl.bradley_terry; importable here
+    linear_bt_mle_counts,
+)
 from .policies import gibbs, kl
 
 __all__ = [
@@ -50,7 +54,6 @@ __all__ = [
     "dno",
     "dno_loss",
     "exploitability",
-    "fit_bradley_terry",
     "iterative_dpo",
     "minimax_winner",
     "nash_md",
@@ -1007,59 +1010,6 @@ def _laplacian_regression(W, target, pi, offset):
     return h
 
 
-def fit_bradley_terry(P, weights=None, *, l2: float = 1e-8) -> np.ndarray:
-    r"""Maximum-likelihood Bradley-Terry reward from (possibly intransitive) pairwise preferences.
-
-    .. math::
-        \hat r = \arg\min_r \; -\sum_{i \ne j} W_{ij}\, P_{ij} \log \sigma(r_i - r_j)
-        + \tfrac{\lambda}{2}\|r\|^2,
-
-    the population (or empirical, with ``W`` the comparison counts) reward-modelling loss of
-    RLHF (Ouyang et al. 2022, Eq. 1; Christiano et al. 2017), with :math:`\sigma` the logistic
-    function, :math:`W` the symmetric pair weights and :math:`\lambda` a small ridge that makes the
-    minimiser unique and finite (deterministic, transitive data has no finite MLE). When ``P``
-    is intransitive no reward fits it; the MLE is the best Bradley-Terry approximation. The
-    minimiser has :math:`\sum_i \hat r_i = 0`. Solved by Newton's method (strictly convex).
-
-    Parameters
-    ----------
-    P : array, shape (K, K)
-        Preference matrix (population or empirical).
-    weights : array, shape (K, K), optional
-        Symmetric nonnegative pair weights :math:`W` (e.g. :math:`\mu\mu^\top`, or counts);
-        all ones by default.
-    l2 : float > 0
-        Ridge :math:`\lambda`.
-
-    Returns
-    -------
-    array, shape (K,)
-
-    Examples
-    --------
-    >>> from prefrl.preferences import bradley_terry
-    >>> fit_bradley_terry(bradley_terry([1.0, 0.0, -1.0]), l2=1e-12).round(6)
-    array([ 1.,  0., -1.])
-    """
-    P = check_preference_matrix(P)
-    K = P.shape[0]
-    W = np.ones((K, K)) if weights is None else check_array(weights, "weights", shape=(K, K))
-    if np.any(W < 0):
-        raise ValueError("weights must be nonnegative")
-    if not np.allclose(W, W.T):
-        raise ValueError("weights must be symmetric")
-    l2 = check_positive(l2, "l2")
-    W = W.copy()
-    np.fill_diagonal(W, 0.0)
-    scale = max(float(W.sum()), 1e-300)
-    W = W / scale  # normalised so the ridge acts on a per-comparison scale
-    # W_ij P_ij is the (weighted) number of times i beat j: the reward step of prefrl.bandits.
-    from .bandits import _bt_fit
-
-    r = _bt_fit(W * P, l2).rewards
-    return r - r.mean()
-
-
 def bt_rlhf(
     P,
     n_steps: int,
@@ -1657,9 +1607,7 @@ def reward_model_rlhf(
     # W_ij P_ij weighs "trajectory i beat trajectory j": prefrl's one linear BT fit, on the (s, a)
     # count features of the trajectories. The tolerance is tight because with a ridge of 1e-6 a
     # gradient of 1e-11 could still leave theta 1e-5 away from the minimiser.
-    from .restricted import _linear_bt
-
-    theta = _linear_bt(W * Pm, tree.features, l2, tol=1e-15).weights
+    theta = linear_bt_mle_counts(W * Pm, tree.features, l2, tol=1e-15).weights
     R_hat = theta.reshape(S, A)
     planner = TabularMDP(tree.T, R_hat, gamma=1.0, initial=game.mdp.initial, horizon=H)
     pol = planner.backward_induction(beta=beta).policy

@@ -41,6 +41,7 @@ import numpy as np
 from scipy.optimize import linprog, minimize
 from scipy.special import log_expit
 
+from ._optim import MIN_UNIT, damped_newton
 from ._validation import (
     as_rng,
     check_array,
@@ -52,13 +53,20 @@ from ._validation import (
     check_preference_matrix,
     check_probability,
 )
+from .bradley_terry import (
+    LinearBTFit,  # noqa: F401  (moved to prefrl.bradley_terry; importable here)
+    comparison_counts,
+    linear_bt_mle,  # noqa: F401
+    linear_bt_mle_counts,
+    linear_bt_mle_dataset,  # noqa: F401
+    population_counts,
+)
 from .losses import value_and_grad
 from .policies import LogLinearPolicy, gibbs, kl, regularized_objective
 
 __all__ = [
     "ExpectedDPOGradient",
     "KSampleTraining",
-    "LinearBTFit",
     "OnlineDPOResult",
     "PilafPolicies",
     "ProjectionResult",
@@ -70,8 +78,6 @@ __all__ = [
     "k_sample_expected_loss",
     "k_sample_limit",
     "k_sample_loss",
-    "linear_bt_mle",
-    "linear_bt_mle_dataset",
     "on_policy_pair_distribution",
     "online_dpo",
     "online_dpo_expected",
@@ -121,35 +127,6 @@ class ProjectionResult:
     certificate: float
     converged: bool
     start_values: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class LinearBTFit:
-    """A Bradley-Terry maximum-likelihood fit in a linear reward class (see :func:`linear_bt_mle`).
-
-    Attributes
-    ----------
-    weights : array, shape (m,)
-        The minimum-norm maximiser :math:`\\hat w`.
-    rewards : array, shape (K,)
-        :math:`\\hat r = \\psi \\hat w`.
-    value : float
-        The minimised (weighted) negative log-likelihood.
-    iterations : int
-        Newton iterations.
-    certificate : float
-        Max-norm of the gradient at ``weights``.
-    converged : bool
-        False when the likelihood has no finite maximiser (comparisons separable by a feature
-        direction, checked by a linear program, and ``l2 = 0``).
-    """
-
-    weights: np.ndarray
-    rewards: np.ndarray
-    value: float
-    iterations: int
-    certificate: float
-    converged: bool
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,23 +230,10 @@ def _check_target(target, K: int) -> np.ndarray:
     return check_distribution(target, "target", size=K)
 
 
-def _weights_from_population(P, mu) -> np.ndarray:
-    P = check_preference_matrix(P, "P")
-    mu = check_distribution(mu, "mu", size=P.shape[0])
-    W = np.outer(mu, mu) * P
-    np.fill_diagonal(W, 0.0)
-    return W
-
-
 def _weights_from_dataset(winners, losers, K: int) -> np.ndarray:
-    w = check_indices(winners, "winners", K)
-    lo = check_indices(losers, "losers", K)
-    if w.shape != lo.shape:
-        raise ValueError(f"winners and losers must have the same length, got {w.size} and {lo.size}")
-    if w.size == 0:
+    W = comparison_counts(winners, losers, K)
+    if np.size(winners) == 0:
         raise ValueError("winners must not be empty")
-    W = np.zeros((K, K))
-    np.add.at(W, (w, lo), 1.0)
     np.fill_diagonal(W, 0.0)
     return W
 
@@ -295,37 +259,6 @@ def _log_partition(cls: LogLinearPolicy, theta: np.ndarray) -> float:
     return float(_lse(_log_ref(cls) + cls.features @ theta))
 
 
-def _newton_min_norm(fun_grad_hess, x0, *, tol=1e-11, max_iter=200):
-    """Damped Newton for a convex function, with min-norm (lstsq) steps for singular Hessians.
-
-    Returns (x, f, iterations, gradient max-norm, converged).
-    """
-    x = np.array(x0, dtype=float)
-    f, g, H = fun_grad_hess(x)
-    it = 0
-    for it in range(1, max_iter + 1):
-        gmax = float(np.max(np.abs(g))) if g.size else 0.0
-        if gmax <= tol * (1.0 + abs(f)):
-            return x, f, it - 1, gmax, True
-        step = np.linalg.lstsq(H, -g, rcond=1e-13)[0]
-        if not np.all(np.isfinite(step)) or step @ g >= 0:
-            step = -g
-        t = 1.0
-        while True:
-            xn = x + t * step
-            fn, gn, Hn = fun_grad_hess(xn)
-            if np.isfinite(fn) and fn <= f + 1e-4 * t * (step @ g):
-                break
-            t *= 0.5
-            if t < 1e-14:
-                gmax = float(np.max(np.abs(g)))
-                return x, f, it, gmax, gmax <= 1e-7 * (1.0 + abs(f))
-        x, f, g, H = xn, fn, gn, Hn
-    gmax = float(np.max(np.abs(g))) if g.size else 0.0
-    return x, f, max_iter, gmax, gmax <= tol * (1.0 + abs(f))
-
-
-_MIN_UNIT = 1e-100  # features spanning less are not rescaled further (theta would overflow)
 
 
 def _column_scales(F: np.ndarray) -> np.ndarray:
@@ -338,7 +271,7 @@ def _column_scales(F: np.ndarray) -> np.ndarray:
     if F.shape[0] == 0:
         return np.ones(F.shape[1])
     s = F.max(axis=0) - F.min(axis=0)
-    return np.where(s > 0, np.maximum(s, _MIN_UNIT), 1.0)
+    return np.where(s > 0, np.maximum(s, MIN_UNIT), 1.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -412,7 +345,8 @@ def forward_kl_projection(target, features, reference=None) -> ProjectionResult:
         return (float(_log_partition(cls, theta) - theta @ m), (mean - m) / scale,
                 (c * q[:, None]).T @ c)
 
-    v, _, it, cert, ok = _newton_min_norm(fgh, np.zeros(cls.dim))
+    newton = damped_newton(fgh, np.zeros(cls.dim))
+    v, it, cert, ok = newton.x, newton.iterations, newton.certificate, newton.converged
     # the minimum-norm theta: drop the part along directions that no policy of the class sees
     C = phi[cls.reference > 0] - phi[cls.reference > 0].mean(axis=0)
     theta = np.linalg.lstsq(C, C @ (v / scale), rcond=None)[0]
@@ -584,168 +518,6 @@ def reverse_kl_projection(
 
 
 # ----------------------------------------------------------------------------------------------
-# Bradley-Terry in a linear reward class
-# ----------------------------------------------------------------------------------------------
-
-
-def _bt_objective(D: np.ndarray, wts: np.ndarray, l2: float, w: np.ndarray):
-    """Value, gradient and Hessian of the weighted linear Bradley-Terry negative log-likelihood.
-
-    ``f(w) = -sum_k wts_k log sigma(D_k . w) + 1/2 sum_j l2_j w_j^2`` for difference rows ``D``
-    (n, m) (winner minus loser features), weights ``wts`` (n,) >= 0 and a ridge ``l2`` (a number
-    or one per column); the one implementation of the linear BT
-    loss in prefrl (restricted, games and reward_learning call it).
-    """
-    z = D @ w
-    f = float(-(wts * log_expit(z)).sum() + 0.5 * (w @ (l2 * w)))
-    s = np.exp(log_expit(-z))  # sigma(-z)
-    g = -(wts * s) @ D + l2 * w
-    B = D * np.sqrt(wts * s * (1.0 - s))[:, None]
-    H = B.T @ B  # B.T @ B is a symmetric rank-k update, many times faster
-    H[np.diag_indices(w.size)] += l2
-    return f, g, H
-
-
-def _l2_is_zero(l2) -> bool:
-    return bool(np.all(np.asarray(l2) == 0))
-
-
-def _bt_fit_differences(D: np.ndarray, wts: np.ndarray, l2: float, *, max_iter: int = 100,
-                        tol: float = 1e-11):
-    """Minimum-norm minimiser of :func:`_bt_objective` by damped Newton.
-
-    Stops when the gradient's max-norm is at most ``tol * (1 + |f|)``, measured (when ``l2 = 0``)
-    in units where each column of ``D`` spans at most 1. Returns ``(w, f,
-    iterations, certificate, newton_converged, separable)``; ``separable`` (checked by a linear
-    program only when ``l2 = 0``) means the rows with positive weight admit a direction ``d`` with
-    ``D d >= 0``, one entry strict: the likelihood then has no finite maximiser.
-    """
-
-    # Without a ridge, solve in units where every column of D spans at most 1 (v = s w; see
-    # _column_scales), so that the gradient test means the same for features of size 1e-9 and
-    # 1e9. With a ridge the problem is strongly convex in w and is solved as posed.
-    if _l2_is_zero(l2):
-        scale = np.max(np.abs(D), axis=0) if D.shape[0] else np.ones(D.shape[1])
-        scale = np.where(scale > 0, np.maximum(scale, _MIN_UNIT), 1.0)
-    else:
-        scale = np.ones(D.shape[1])
-    Ds, l2s = D / scale, l2
-
-    def fgh(v):
-        return _bt_objective(Ds, wts, l2s, v)
-
-    v, f, it, cert, ok = _newton_min_norm(fgh, np.zeros(D.shape[1]), tol=tol, max_iter=max_iter)
-    # Near the optimum the decrease of f falls below its rounding and the Armijo search stalls;
-    # full Newton steps are then accepted as long as they shrink the gradient.
-    for _ in range(8):
-        if cert <= tol * (1.0 + abs(f)):
-            ok = True
-            break
-        _, g, H = fgh(v)
-        vn = v + np.linalg.lstsq(H, -g, rcond=1e-13)[0]
-        fn, gn, _ = fgh(vn)
-        gmax = float(np.max(np.abs(gn))) if gn.size else 0.0
-        if not (np.isfinite(fn) and gmax < cert):
-            break
-        v, f, cert, it = vn, fn, gmax, it + 1
-    pos = wts > 0
-    # Back to the original units, then onto the row space of the weighted differences: the
-    # minimum-norm minimiser (the rescaling would otherwise move the part of w that the data
-    # cannot identify).
-    w = v / scale
-    if pos.any() and _l2_is_zero(l2):
-        w = np.linalg.lstsq(D[pos], D[pos] @ w, rcond=None)[0]
-    separable = bool(_l2_is_zero(l2) and D.size and pos.any() and _separable(Ds[pos]))
-    return w, f, it, cert, ok, separable
-
-
-def _linear_bt(W: np.ndarray, psi: np.ndarray, l2: float, *, tol: float = 1e-11) -> LinearBTFit:
-    """Linear BT fit from pair weights ``W[i, j]`` (weight of "i beat j") and features ``psi``.
-
-    ``W`` need not be normalised; the loss is ``-sum_ij W_ij log sigma((psi_i - psi_j) . w)``.
-    """
-    iu = np.nonzero(W > 0)
-    D = psi[iu[0]] - psi[iu[1]]  # (n_pairs, m): psi(winner) - psi(loser)
-    w, f, it, cert, ok, separable = _bt_fit_differences(D, W[iu], l2, tol=tol)
-    return LinearBTFit(w, psi @ w, f, it, cert, ok and not separable)
-
-
-def _separable(D: np.ndarray) -> bool:
-    """Whether some w has D @ w >= 0 with a strict inequality (the likelihood has no maximiser)."""
-    m = D.shape[1]
-    res = linprog(-D.sum(axis=0), A_ub=-D, b_ub=np.zeros(D.shape[0]), bounds=[(-1, 1)] * m,
-                  method="highs")
-    return bool(res.status == 0 and -res.fun > 1e-9)
-
-
-def linear_bt_mle(P, mu, features) -> LinearBTFit:
-    r"""Population Bradley-Terry maximum likelihood in a linear reward class.
-
-    .. math::
-        \hat w = \arg\min_{w\in\mathbb{R}^m} \sum_{y, y'} \mu(y)\mu(y')\,P[y, y']\,
-        \big(-\log\sigma\big(w^\top(\psi(y) - \psi(y'))\big)\big), \qquad \hat r = \psi\hat w,
-
-    where :math:`P[y, y'] = p^*(y \succ y')`, :math:`\mu` the distribution the compared responses
-    are drawn from, :math:`\psi(y)\in\mathbb{R}^m` the reward features and :math:`\sigma` the
-    logistic function. Convex (a logistic regression on feature differences); the minimum-norm
-    minimiser is returned. This is RLHF's reward step in the class :math:`\mathcal F = \{w^\top
-    \psi\}` (Shi et al. 2025, Sec. 3; Rafailov et al. 2023, Eq. 2 for the full class).
-
-    Parameters
-    ----------
-    P : array, shape (K, K)
-        Preference matrix.
-    mu : array, shape (K,)
-    features : array, shape (K, m)
-        Row ``y`` is :math:`\psi(y)`.
-
-    Returns
-    -------
-    LinearBTFit
-
-    Examples
-    --------
-    A realisable reward is recovered up to a constant:
-
-    >>> r = np.array([0.0, 1.0, 3.0])
-    >>> P = 1 / (1 + np.exp(-(r[:, None] - r[None, :])))
-    >>> fit = linear_bt_mle(P, [1/3] * 3, r[:, None])
-    >>> fit.weights.round(6)
-    array([1.])
-    """
-    W = _weights_from_population(P, mu)
-    psi = check_array(features, "features", ndim=2, shape=(W.shape[0], None))
-    return _linear_bt(W, psi, 0.0)
-
-
-def linear_bt_mle_dataset(winners, losers, features, l2: float = 0.0) -> LinearBTFit:
-    r"""Bradley-Terry maximum likelihood in a linear reward class, from comparisons.
-
-    .. math::
-        \hat w = \arg\min_{w} -\sum_{k=1}^n \log\sigma\big(w^\top(\psi(y^w_k) - \psi(y^l_k))\big)
-        + \frac{\lambda}{2}\lVert w\rVert^2,
-
-    where :math:`y^w_k \succ y^l_k` is comparison :math:`k`, :math:`\psi` the reward features
-    and :math:`\lambda` = ``l2``. Without a ridge the maximiser is infinite when the comparisons
-    are separable by a feature direction (``converged`` is then False).
-
-    Parameters
-    ----------
-    winners, losers : int arrays, shape (n,)
-    features : array, shape (K, m)
-    l2 : float >= 0
-
-    Examples
-    --------
-    >>> fit = linear_bt_mle_dataset([1, 1, 0], [0, 0, 1], np.array([[0.0], [1.0]]))
-    >>> round(float(fit.weights[0]), 4)   # log(2/1)
-    0.6931
-    """
-    psi = check_array(features, "features", ndim=2)
-    W = _weights_from_dataset(winners, losers, psi.shape[0])
-    return _linear_bt(W, psi, check_nonnegative(l2, "l2"))
-
-
 # ----------------------------------------------------------------------------------------------
 # RLHF and DPO within classes
 # ----------------------------------------------------------------------------------------------
@@ -776,7 +548,7 @@ def _rlhf(W, reward_features, policy_features, reference, beta, l2, n_starts, rn
     cls = _policy_class(policy_features, reference)
     psi = check_array(reward_features, "reward_features", ndim=2, shape=(cls.n_actions, None))
     beta = check_positive(beta, "beta")
-    fit = _linear_bt(W, psi, l2)
+    fit = linear_bt_mle_counts(W, psi, l2)
     target = gibbs(cls.reference, fit.rewards, beta)
     proj = reverse_kl_projection(target, cls.features, cls.reference, n_starts=n_starts, rng=rng)
     value = float(regularized_objective(proj.policy, fit.rewards, cls.reference, beta))
@@ -794,7 +566,7 @@ def _rlhf(W, reward_features, policy_features, reference, beta, l2, n_starts, rn
 def _dpo(W, policy_features, reference, beta, l2):
     cls = _policy_class(policy_features, reference)
     beta = check_positive(beta, "beta")
-    fit = _linear_bt(W, cls.features, l2)
+    fit = linear_bt_mle_counts(W, cls.features, l2)
     theta = fit.weights / beta
     return RestrictedFit(
         cls.probs(theta),
@@ -856,7 +628,7 @@ def rlhf_restricted(
     >>> bool(np.allclose(fit.policy, gibbs(np.ones(3) / 3, r, 0.5)))
     True
     """
-    W = _weights_from_population(P, mu)
+    W = population_counts(P, mu)
     return _rlhf(W, reward_features, policy_features, reference, beta, 0.0, n_starts, rng)
 
 
@@ -897,7 +669,7 @@ def dpo_restricted(P, mu, policy_features, reference, beta) -> RestrictedFit:
     >>> fit.theta.round(6)
     array([2.])
     """
-    W = _weights_from_population(P, mu)
+    W = population_counts(P, mu)
     return _dpo(W, policy_features, reference, beta, 0.0)
 
 

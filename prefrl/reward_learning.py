@@ -44,7 +44,7 @@ from ._validation import (
     check_positive,
     check_probability,
 )
-from .restricted import _bt_fit_differences, _bt_objective
+from .bradley_terry import linear_bt_mle_differences, linear_bt_objective
 
 __all__ = [
     "SegmentLoss",
@@ -452,7 +452,7 @@ def segment_preference_loss(reward, seg_a, seg_b, labels, *, gamma: float = 1.0,
     D = _pair(seg_a, seg_b, S, A, _gamma(gamma))
     mu = _labels(labels, D.shape[0])
     rows, wts = _rows(D, mu)
-    f, g, H = _bt_objective(rows, wts, check_nonnegative(l2, "l2"), r.ravel())
+    f, g, H = linear_bt_objective(rows, wts, check_nonnegative(l2, "l2"), r.ravel())
     return SegmentLoss(value=f, gradient=g.reshape(S, A), hessian=H)
 
 
@@ -483,7 +483,7 @@ def fit_segment_reward(seg_a, seg_b, labels, n_states: int, n_actions: int, l2: 
     :math:`\mu_i = \sigma(\langle r^*, d_i\rangle)` and :math:`\lambda = 0` the fit is exactly
     :math:`P_V r^*`. Without a ridge the maximiser is infinite when the comparisons are separable
     (``exists`` is False). Christiano et al. (2017), Sec. 2.2.3, Eq. 1; the solver is prefrl's
-    linear Bradley-Terry fit (:func:`prefrl.restricted.linear_bt_mle_dataset`).
+    linear Bradley-Terry fit (:func:`prefrl.bradley_terry.linear_bt_mle_differences`).
 
     Parameters
     ----------
@@ -517,18 +517,19 @@ def fit_segment_reward(seg_a, seg_b, labels, n_states: int, n_actions: int, l2: 
     rows, wts = _rows(D, mu)
     keep = wts > 0  # mu + (1 - mu) = 1: at least one row per pair stays
     rows, wts = rows[keep], wts[keep]
-    w, f, it, cert, ok, separable = _bt_fit_differences(rows, wts, l2)
+    fit = linear_bt_mle_differences(rows, wts, l2)
+    w = fit.weights
     basis = _basis(D)
     w_proj = basis @ (basis.T @ w)
     return SegmentRewardFit(
         reward=w.reshape(S, A),
         basis=basis,
         projected_reward=w_proj.reshape(S, A),
-        value=f,
-        iterations=it,
-        certificate=cert,
-        exists=not separable,
-        converged=bool(ok and not separable),
+        value=fit.value,
+        iterations=fit.iterations,
+        certificate=fit.certificate,
+        exists=fit.exists,
+        converged=fit.converged,
     )
 
 
