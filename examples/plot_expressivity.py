@@ -19,7 +19,7 @@ abstract states the five-way separation.
 import matplotlib.pyplot as plt
 import numpy as np
 
-import proofs_check.expressivity as pc
+import prefrl.proofs_check.expressivity as pc
 from prefrl import expressivity as ex
 
 W = pc.five_way_witnesses()

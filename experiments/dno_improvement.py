@@ -27,12 +27,12 @@ from prefrl.games import bt_rlhf, dno, exploitability, sppo
 from prefrl.plotting import band, new_figure, save_figure
 from prefrl.policies import kl
 from prefrl.preferences import random_preference_matrix
-from prefrl.registry import Claim
-from proofs_check.games import (
+from prefrl.proofs_check.games import (
     dno_one_step_improvement,
     dno_regression_minimiser_is_spi_target,
     draw_learner,
 )
+from prefrl.registry import Claim
 
 TITLE = "DNO/SPPO: P(pi_{t+1} > pi_t) >= 1/2 + eta KL(pi_{t+1}||pi_t); regression = SPI target"
 PAPER = "Rosset et al. 2024 (DNO), Sec. 3.1, Eq. 9 and 11-12, Alg. 1-2; Wu et al. 2025 (SPPO)"

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Rectangle
 
-import proofs_check.expressivity as pc
+import prefrl.proofs_check.expressivity as pc
 from prefrl.expressivity import (
     InnerNonlinearMR,
     LexicographicMultiObjective,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import softmax
 
-from experiments._ipo_protocol import plot_panels, run_protocol
+from prefrl.experiments._ipo_protocol import plot_panels, run_protocol
 from prefrl.plotting import save_figure
 from prefrl.registry import Claim
 

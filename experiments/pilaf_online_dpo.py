@@ -36,7 +36,7 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 from scipy.optimize import brentq
 
-from experiments.dichotomy_value_gap import instances as dichotomy_instances
+from prefrl.experiments.dichotomy_value_gap import instances as dichotomy_instances
 from prefrl.plotting import band, new_figure, save_figure
 from prefrl.policies import LogLinearPolicy
 from prefrl.registry import Claim

@@ -49,8 +49,7 @@ def tree_analysis(vocab: int, depth: int, seq_reward, reference, beta: float) ->
     res = tree.backward_induction(beta=beta, reference=reference)
     depth_of = np.zeros(S, dtype=int)
     for h in range(depth + 1):
-        start = tree._offset(h)
-        depth_of[start:start + vocab**h] = h
+        depth_of[tree.states_at_depth(h)] = h
     inner = np.flatnonzero(depth_of < depth)
     child = inner[:, None] * vocab + 1 + np.arange(vocab)[None, :]
     V = res.values[depth_of, np.arange(S)]  # V*(s) at the time the state is visited

@@ -37,9 +37,10 @@ QUICK_INSTANCES = 25
 def _default_out() -> Path:
     """The repository's ``paper_figures/`` (beside ``experiments/``), else ``./paper_figures``."""
     try:
-        import experiments
+        import prefrl.experiments
 
-        repo = Path(experiments.__file__).resolve().parent.parent
+        # prefrl.experiments is installed from the repository's top-level experiments/ folder.
+        repo = Path(prefrl.experiments.__file__).resolve().parent.parent
         if (repo / "paper_figures").is_dir():
             return repo / "paper_figures"
     except ImportError:
@@ -146,7 +147,7 @@ def run_check(name: str, n_instances: int, seed: int) -> dict:
         "tolerance": r.tolerance,
         "n_instances": r.n_instances,
         "reference": r.reference,
-        "source": t.module.replace(".", "/") + ".py",
+        "source": t.module.removeprefix("prefrl.").replace(".", "/") + ".py",
     }
     if not r.holds:
         rec["worst_instance"] = r.worst_instance

@@ -164,7 +164,7 @@ def run_theorem(name_or_theorem, n_instances: int = 100, seed: int = 0) -> Check
 
     Examples
     --------
-    >>> import proofs_check.core  # registers the core theorems
+    >>> import prefrl.proofs_check.core  # registers the core theorems
     >>> run_theorem("core.gibbs_maximises_regularised_objective", n_instances=5).holds
     True
     """
@@ -209,7 +209,7 @@ def _import_all(package: str) -> list[ModuleType]:
     return mods
 
 
-def discover_theorems(package: str = "proofs_check") -> dict[str, Theorem]:
+def discover_theorems(package: str = "prefrl.proofs_check") -> dict[str, Theorem]:
     """Import every module of ``package`` and return the registered theorems, by name.
 
     Examples
@@ -226,7 +226,7 @@ def discover_theorems(package: str = "proofs_check") -> dict[str, Theorem]:
 _REQUIRED = ("TITLE", "PAPER", "run", "claims", "plot")
 
 
-def discover_experiments(package: str = "experiments") -> dict[str, ModuleType]:
+def discover_experiments(package: str = "prefrl.experiments") -> dict[str, ModuleType]:
     """Import every module of ``package`` that defines an experiment; return them by name.
 
     Raises

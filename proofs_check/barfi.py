@@ -16,8 +16,8 @@ from prefrl.barfi import (
     weighted_sum_parameterisation,
 )
 from prefrl.mdp import TabularMDP
+from prefrl.proofs_check._draws import degenerate_transitions, tied_or_normal_rewards
 from prefrl.registry import theorem
-from proofs_check._draws import degenerate_transitions, tied_or_normal_rewards
 
 
 def draw_bilevel(rng: np.random.Generator) -> dict:

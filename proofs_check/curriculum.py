@@ -18,8 +18,8 @@ from prefrl.curriculum import (
     rollin_initial,
 )
 from prefrl.mdp import TabularMDP
+from prefrl.proofs_check._draws import degenerate_transitions, tied_or_normal_rewards
 from prefrl.registry import theorem
-from proofs_check._draws import degenerate_transitions, tied_or_normal_rewards
 
 
 def draw_mdp_policies(rng: np.random.Generator) -> dict:

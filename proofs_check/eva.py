@@ -24,8 +24,8 @@ from prefrl.curriculum import (
     creator_weights,
     informativeness,
 )
+from prefrl.proofs_check._draws import tied_or_normal_rewards
 from prefrl.registry import theorem
-from proofs_check._draws import tied_or_normal_rewards
 
 KINDS = ("max-min", "max-mean", "regret")
 

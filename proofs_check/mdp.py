@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from prefrl.mdp import TabularMDP, softmax_policy_gradient
+from prefrl.proofs_check._draws import degenerate_transitions, tied_or_normal_rewards
 from prefrl.registry import theorem
-from proofs_check._draws import degenerate_transitions, tied_or_normal_rewards
 
 
 def draw_mdp(rng: np.random.Generator) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.token_credit import random_tree, tree_analysis
+from prefrl.experiments.token_credit import random_tree, tree_analysis
 from prefrl.policies import LogLinearPolicy, gibbs, kl
 from prefrl.registry import theorem
 from prefrl.restricted import (

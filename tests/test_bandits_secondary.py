@@ -26,9 +26,9 @@ from prefrl.bandits import (
 from prefrl.losses import pmpo, value_and_grad
 from prefrl.mdp import TabularMDP
 from prefrl.mdp._strategies import mdp_arrays, policies, tabular_mdps
+from prefrl.proofs_check import dpo_secondary as checks
 from prefrl.registry import run_theorem
 from prefrl.testing.strategies import distributions
-from proofs_check import dpo_secondary as checks
 
 betas = st.sampled_from([0.1, 0.5, 1.0, 2.0, 5.0])
 sizes = st.integers(1, 5)

@@ -17,7 +17,7 @@ from prefrl.barfi import (
 )
 from prefrl.mdp import TabularMDP, envs, softmax_policy_gradient
 from prefrl.mdp._strategies import mdp_arrays
-from proofs_check.barfi import (
+from prefrl.proofs_check.barfi import (
     implicit_gradient_fd,
     neumann_converges,
     potential_aux_invariance,
@@ -107,7 +107,7 @@ def test_implicit_gradient_equals_finite_differences(inst):
 @settings(max_examples=25)
 @given(bilevel_instances())
 def test_implicit_gradient_equals_dense_pseudo_inverse(inst):
-    from proofs_check.barfi import _problem
+    from prefrl.proofs_check.barfi import _problem
 
     prob, phi = _problem(inst)
     H, B, g = prob.implicit_system(phi)
@@ -120,7 +120,7 @@ def test_implicit_gradient_equals_dense_pseudo_inverse(inst):
 @given(bilevel_instances(max_states=3))
 def test_hessian_and_cross_derivatives_match_the_exact_policy_gradient(inst):
     """H and B against finite differences of prefrl.mdp's exact (entropy-regularised) gradient."""
-    from proofs_check.barfi import _problem
+    from prefrl.proofs_check.barfi import _problem
 
     prob, phi = _problem(inst)
     S, A = inst["r_p"].shape

@@ -48,7 +48,7 @@ def test_reproduce_parallel_jobs(tmp_path, capsys):
 
 
 def test_failing_claim_gives_nonzero_exit(tmp_path, monkeypatch, capsys):
-    from experiments import core_gibbs_frontier as mod
+    from prefrl.experiments import core_gibbs_frontier as mod
 
     monkeypatch.setattr(
         mod, "claims", lambda numbers: [Claim("broken", "a false claim", ours=1.0, holds=False)]
@@ -59,7 +59,7 @@ def test_failing_claim_gives_nonzero_exit(tmp_path, monkeypatch, capsys):
 
 
 def test_crashing_experiment_is_reported(tmp_path, monkeypatch):
-    from experiments import core_gibbs_frontier as mod
+    from prefrl.experiments import core_gibbs_frontier as mod
 
     def boom(quick, seed):
         raise RuntimeError("kaboom")

@@ -19,8 +19,8 @@ from prefrl._validation import (
     check_preference_matrix,
     check_stochastic_matrix,
 )
+from prefrl.proofs_check import core as core_checks
 from prefrl.testing.strategies import distributions as prob_vectors
-from proofs_check import core as core_checks
 
 # Multiples of 1e-3: ties and zeros are frequent, subnormal gaps (a tie in float) are not.
 finite = st.integers(-10_000, 10_000).map(lambda i: i / 1000)

@@ -18,7 +18,7 @@ from prefrl.curriculum import (
 )
 from prefrl.mdp import TabularMDP, envs, softmax_policy_gradient
 from prefrl.mdp._strategies import mdp_arrays, policies
-from proofs_check.curriculum import (
+from prefrl.proofs_check.curriculum import (
     mismatch_definition,
     performance_difference,
     rollin_gradient_fd,

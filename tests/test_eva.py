@@ -12,7 +12,7 @@ import prefrl.curriculum as cur
 from prefrl.bandits import kl_regularized_optimum
 from prefrl.curriculum import context_regret, creator_weights, eva, informativeness
 from prefrl.policies import regularized_objective, softmax
-from proofs_check.eva import (
+from prefrl.proofs_check.eva import (
     KINDS,
     _enumerate,
     creator_monotone,

@@ -6,7 +6,7 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import proofs_check.expressivity as pc
+import prefrl.proofs_check.expressivity as pc
 from prefrl import expressivity as ex
 from prefrl.mdp import TabularMDP
 from prefrl.mdp._strategies import policies, tabular_mdps

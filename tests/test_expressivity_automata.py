@@ -6,7 +6,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import proofs_check.expressivity as pc
+import prefrl.proofs_check.expressivity as pc
 from prefrl import expressivity as ex
 from prefrl._automata import holds_on_lasso, to_automaton
 from prefrl.mdp import TabularMDP

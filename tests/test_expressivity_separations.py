@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import proofs_check.expressivity as pc
+import prefrl.proofs_check.expressivity as pc
 from prefrl import expressivity as ex
 from prefrl._automata import DeterministicAutomaton
 

@@ -15,7 +15,7 @@ from prefrl.preferences import (
     condorcet_winner,
     rock_paper_scissors,
 )
-from proofs_check import games as checks
+from prefrl.proofs_check import games as checks
 
 # ------------------------------------------------------------------------------ strategies
 
@@ -498,7 +498,7 @@ def test_trajectory_game_callable_and_errors():
 
 
 def test_reward_model_rlhf_recovers_markovian_preferences_and_fails_non_markovian():
-    from experiments.spo_sequential_mdp import preference_matrices, rooms_mdp
+    from prefrl.experiments.spo_sequential_mdp import preference_matrices, rooms_mdp
 
     mdp = rooms_mdp()
     prefs = preference_matrices(games.TrajectoryGame.enumerate(mdp))

@@ -134,3 +134,13 @@ def test_token_tree_validation():
         envs.token_tree(2, 2, sequence_rewards=[1.0, 2.0])
     with pytest.raises(ValueError, match="prefix"):
         envs.token_tree(2, 2).state_of([2])
+
+
+def test_token_tree_states_at_depth():
+    tree = envs.token_tree(3, 2)
+    assert tree.states_at_depth(0).tolist() == [0]
+    assert tree.states_at_depth(1).tolist() == [1, 2, 3]
+    np.testing.assert_array_equal(tree.states_at_depth(2), tree.leaves())
+    assert tree.state_of([2, 1]) == tree.states_at_depth(2)[2 * 3 + 1]
+    with pytest.raises(ValueError, match="h must be <= depth"):
+        tree.states_at_depth(3)

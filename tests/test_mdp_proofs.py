@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import proofs_check.mdp as pm
+import prefrl.proofs_check.mdp as pm
 from prefrl.mdp._strategies import mdp_arrays, policies
 from prefrl.registry import run_theorem
 

@@ -14,14 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from prefrl.reward_learning import P2ROracle, P2RStats, inverse_link, link_function
-from proofs_check.p2r import (
+from prefrl.proofs_check.p2r import (
     constant_shift_invariance,
     draw_p2r_instance,
     exact_answers_within_epsilon0,
     exact_queries_at_most_rank,
     logistic_inversion_exact,
 )
+from prefrl.reward_learning import P2ROracle, P2RStats, inverse_link, link_function
 
 _feature_entries = st.one_of(st.sampled_from([0.0, 1.0, 2.0, -1.0]), st.floats(-2.0, 2.0))
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import brentq
 
-import proofs_check.restricted as pcr
+import prefrl.proofs_check.restricted as pcr
 from prefrl.policies import LogLinearPolicy, gibbs
 from prefrl.restricted import (
     expected_dpo_gradient,

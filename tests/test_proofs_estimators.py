@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import prefrl.losses as losses
-from proofs_check import estimators as checks
+from prefrl.proofs_check import estimators as checks
 
 small = st.integers(-3, 3).map(float) | st.floats(-1e3, 1e3, allow_subnormal=False)
 

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from prefrl.bandits import ipo_optimum
+from prefrl.proofs_check import ipo as checks
 from prefrl.registry import run_theorem
 from prefrl.testing.strategies import distributions as _distributions
 from prefrl.testing.strategies import preference_matrices
-from proofs_check import ipo as checks
 
 betas = st.sampled_from([0.05, 0.1, 0.5, 1.0, 4.0])
 

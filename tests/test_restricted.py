@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import proofs_check.restricted as pcr
-from experiments.token_credit import tree_analysis
+import prefrl.proofs_check.restricted as pcr
 from prefrl.bandits import bt_mle, dpo_dataset_optimum, dpo_population_optimum, rlhf_optimum
+from prefrl.experiments.token_credit import tree_analysis
 from prefrl.policies import LogLinearPolicy, gibbs, kl, regularized_objective, soft_value
 from prefrl.restricted import (
     dpo_restricted,
@@ -189,7 +189,7 @@ def test_dichotomy_theorems_on_hypothesis_instances(inst):
 
 
 def test_strict_gaps_of_our_instances():
-    from experiments.dichotomy_value_gap import U3, instances
+    from prefrl.experiments.dichotomy_value_gap import U3, instances
 
     inst = instances()
     c, d = inst["c_policy_misspecified"], inst["d_reward_misspecified"]

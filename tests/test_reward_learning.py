@@ -10,6 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from prefrl.proofs_check.reward_learning import (
+    constant_shift_unidentifiable,
+    nll_convex_and_gradient_exact,
+    population_recovery,
+    shaping_visible_to_segments,
+)
 from prefrl.restricted import linear_bt_mle_dataset
 from prefrl.reward_learning import (
     fit_segment_reward,
@@ -18,12 +24,6 @@ from prefrl.reward_learning import (
     segment_preference_loss,
     segment_preference_probability,
     segment_returns,
-)
-from proofs_check.reward_learning import (
-    constant_shift_unidentifiable,
-    nll_convex_and_gradient_exact,
-    population_recovery,
-    shaping_visible_to_segments,
 )
 
 _reward_entries = st.one_of(st.sampled_from([-1.0, 0.0, 1.0]), st.floats(-1.0, 1.0))

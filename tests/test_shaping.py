@@ -351,7 +351,7 @@ def test_epic_of_state_only_rewards_is_the_pearson_distance_of_the_state_rewards
 
 
 def test_epic_gridworld_table_of_the_notes():
-    from experiments.epic_gridworld import NOTES_VALUES, gridworld_rewards
+    from prefrl.experiments.epic_gridworld import NOTES_VALUES, gridworld_rewards
 
     rewards = gridworld_rewards()
     for (a, b), want in NOTES_VALUES.items():

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import proofs_check.shaping as ps
+import prefrl.proofs_check.shaping as ps
 from prefrl import shaping as sh
 from prefrl.mdp import TabularMDP, envs
 from prefrl.mdp._strategies import mdp_arrays

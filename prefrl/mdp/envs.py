@@ -429,6 +429,21 @@ class TokenTreeMDP(TabularMDP):
         V = self.vocab_size
         return h if V == 1 else (V**h - 1) // (V - 1)
 
+    def states_at_depth(self, h: int) -> np.ndarray:
+        """State indices of the prefixes of length ``h``, in lexicographic order, shape (V**h,).
+
+        The states are numbered breadth first: the root is 0, then the prefixes of length 1, ...
+
+        Examples
+        --------
+        >>> token_tree(2, 2).states_at_depth(1)
+        array([1, 2])
+        """
+        h = check_integer(h, "h", minimum=0)
+        if h > self.depth:
+            raise ValueError(f"h must be <= depth = {self.depth}, got {h}")
+        return self._offset(h) + np.arange(self.vocab_size**h)
+
     def state_of(self, prefix) -> int:
         """State index of a prefix (a sequence of tokens, length <= depth)."""
         prefix = [int(t) for t in prefix]
