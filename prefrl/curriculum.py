@@ -44,12 +44,12 @@ from ._validation import (
     check_stochastic_matrix,
 )
 from .mdp import PolicyGradient, TabularMDP, softmax_policy_gradient
+from .mdp.envs import goal_chain  # noqa: F401  (moved to prefrl.mdp.envs; importable here)
+from .mdp.occupancy import discounted_state_distribution
 
 __all__ = [
     "CurriculumResult",
     "PolicyGradientRun",
-    "discounted_state_distribution",
-    "goal_chain",
     "mismatch_coefficient",
     "policy_gradient",
     "rollin",
@@ -59,57 +59,6 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------------- environments
-def goal_chain(n: int, goal: int, *, reset: bool = True, gamma: float = 0.9) -> TabularMDP:
-    r"""A chain of ``n`` states whose context is the goal: reward 1 while at ``goal``.
-
-    Actions are back (to state 0 when ``reset``, a combination-lock-style reset; else one step
-    left), stay, forward (one step right, the last state stays); the start is state 0. Only the
-    reward depends on the context, as in Li et al. (2023):
-
-    .. math::
-        P[s, \text{back}] = \delta_{0 \text{ or } \max(s-1, 0)}, \quad
-        P[s, \text{stay}] = \delta_s, \quad
-        P[s, \text{fwd}] = \delta_{\min(s+1, n-1)}, \quad
-        r_g(s, a) = \mathbb{1}[s = g], \quad \mu = \delta_0 .
-
-    A uniformly random policy reaches state :math:`n-1` with probability exponentially small in
-    :math:`n` (with ``reset``), so policy gradient from scratch is slow; the optimal policy goes
-    forward to :math:`g` and stays, with :math:`J^* = \gamma^g / (1 - \gamma)`. Our construction.
-
-    Parameters
-    ----------
-    n : int >= 2
-    goal : int in [0, n)
-    reset : bool
-    gamma : float in [0, 1)
-
-    Returns
-    -------
-    TabularMDP
-
-    Examples
-    --------
-    >>> mdp = goal_chain(4, 3, gamma=0.5)
-    >>> float(mdp.solve().values[0].round(6)), mdp.action_labels      # gamma^3 / (1 - gamma)
-    (0.25, ('back', 'stay', 'forward'))
-    """
-    n = check_integer(n, "n", minimum=2)
-    goal = check_integer(goal, "goal", minimum=0)
-    if goal >= n:
-        raise ValueError(f"goal must be < n = {n}, got {goal}")
-    P = np.zeros((n, 3, n))
-    s = np.arange(n)
-    P[s, 0, 0 if reset else np.maximum(s - 1, 0)] = 1.0
-    P[s, 1, s] = 1.0
-    P[s, 2, np.minimum(s + 1, n - 1)] = 1.0
-    r = np.zeros((n, 3))
-    r[goal] = 1.0
-    mu = np.zeros(n)
-    mu[0] = 1.0
-    return TabularMDP(P, r, gamma, mu, action_labels=("back", "stay", "forward"))
-
-
 # ---------------------------------------------------------------------------------- distributions
 def _with_initial(mdp: TabularMDP, initial) -> TabularMDP:
     if initial is None:
@@ -117,40 +66,6 @@ def _with_initial(mdp: TabularMDP, initial) -> TabularMDP:
     mu = check_distribution(initial, "initial", size=mdp.n_states)
     return TabularMDP(mdp.transitions, mdp.rewards, mdp.gamma, mu, mdp.horizon,
                       state_labels=mdp.state_labels, action_labels=mdp.action_labels)
-
-
-def discounted_state_distribution(mdp: TabularMDP, policy, initial=None) -> np.ndarray:
-    r"""The normalised discounted state distribution :math:`d^\pi_\rho`.
-
-    .. math::
-        d^\pi_\rho(s) = (1 - \gamma) \sum_{t \ge 0} \gamma^t \Pr(s_t = s \mid s_0 \sim \rho, \pi)
-        = (1 - \gamma)\, \big[\rho^\top (I - \gamma P_\pi)^{-1}\big](s).
-
-    Agarwal, Kakade, Lee and Mahajan (2021), "On the Theory of Policy Gradient Methods" (JMLR),
-    the discounted state visitation distribution.
-
-    Parameters
-    ----------
-    mdp : TabularMDP
-        Infinite-horizon.
-    policy : array, shape (S, A)
-    initial : array, shape (S,), optional
-        :math:`\rho`; the MDP's :math:`\mu_0` by default.
-
-    Returns
-    -------
-    array, shape (S,), sums to 1
-
-    Examples
-    --------
-    >>> mdp = goal_chain(3, 2, gamma=0.5)
-    >>> discounted_state_distribution(mdp, np.array([2, 2, 1]))     # always forward
-    array([0.5 , 0.25, 0.25])
-    """
-    if mdp.horizon is not None:
-        raise ValueError("discounted_state_distribution needs an infinite-horizon MDP")
-    occ = mdp.occupancy(policy, initial)
-    return (1.0 - mdp.gamma) * occ.sum(axis=1)
 
 
 def mismatch_coefficient(mdp: TabularMDP, policy, mu, initial=None) -> float:

@@ -54,6 +54,8 @@ from ._validation import (
     check_stochastic_matrix,
 )
 from .mdp import TabularMDP
+from .mdp.envs import one_state_env, stay_go_env, switch_env  # noqa: F401  (moved; importable here)
+from .mdp.occupancy import discounted_occupancy, limit_average_occupancy  # noqa: F401
 
 __all__ = [
     "InnerNonlinearMR",
@@ -73,20 +75,15 @@ __all__ = [
     "TrajectoryFunction",
     "always",
     "always_eventually",
-    "discounted_occupancy",
     "eventually",
     "eventually_always",
     "lar_expressible",
-    "limit_average_occupancy",
     "mr_expressible",
     "next_",
-    "one_state_env",
     "policy_ordering",
     "prop",
     "return_distribution",
     "satisfaction_probability",
-    "stay_go_env",
-    "switch_env",
     "transition_labels",
     "until",
 ]
@@ -115,220 +112,6 @@ def _check_reward(env, reward, name="reward"):
 def _with_gamma(env, gamma):
     gamma = check_in_range(gamma, "gamma", 0.0, 1.0, high_open=True)
     return TabularMDP(env.transitions, np.zeros((env.n_states, env.n_actions)), gamma, env.initial)
-
-
-def one_state_env(n_actions: int = 2) -> TabularMDP:
-    r"""The one-state environment: every action returns to the single state.
-
-    A policy is a distribution :math:`\pi = (p, 1 - p)` (for two actions) and its discounted
-    occupancy is :math:`m^\pi = \pi / (1 - \gamma)`, affine in :math:`p`. Separating environment 1
-    of the project's notes on Subramani et al. (2024) (our construction).
-
-    Parameters
-    ----------
-    n_actions : int >= 1
-
-    Returns
-    -------
-    TabularMDP
-        Transitions of shape (1, n_actions, 1), zero reward, gamma 0 (the formalisms take their own).
-
-    Examples
-    --------
-    >>> one_state_env().dense_transitions().shape
-    (1, 2, 1)
-    """
-    n = check_integer(n_actions, "n_actions", minimum=1)
-    return TabularMDP(np.ones((1, n, 1)), np.zeros((1, n)), 0.0)
-
-
-def switch_env() -> TabularMDP:
-    r"""Two states, ``stay`` or ``switch`` in each; start in state 0.
-
-    With :math:`q_0 = \pi(\mathrm{switch}|0)` and :math:`q_1 = \pi(\mathrm{switch}|1)`, both
-    positive, the chain is irreducible with stationary mass :math:`\nu(0) = q_1 / (q_0 + q_1)` in
-    state 0, constant along each ray :math:`q_1 = c\, q_0`; :math:`q_0 = 0` keeps the run in state
-    0 forever and :math:`q_0 > 0 = q_1` ends in state 1. The separating environment of LAR from
-    the continuous formalisms (our construction).
-
-    Returns
-    -------
-    TabularMDP
-        Transitions of shape (2, 2, 2), actions ``(stay, switch)``, zero reward.
-
-    Examples
-    --------
-    >>> switch_env().dense_transitions()[:, 1].tolist()
-    [[0.0, 1.0], [1.0, 0.0]]
-    """
-    P = np.zeros((2, 2, 2))
-    P[0, 0, 0] = P[1, 0, 1] = 1.0
-    P[0, 1, 1] = P[1, 1, 0] = 1.0
-    return TabularMDP(P, np.zeros((2, 2)), 0.0, [1.0, 0.0], action_labels=("stay", "switch"))
-
-
-def stay_go_env() -> TabularMDP:
-    r"""The stay/go environment: state 0 has ``stay`` (self-loop) and ``go`` (to absorbing state 1).
-
-    State 1 is absorbing under both actions. Start in state 0. With :math:`p = \pi(\mathrm{go}|0)`
-    the chain leaves state 0 after a geometric time, so every :math:`p > 0` has the same recurrent
-    class :math:`\{1\}`. Separating environments 2 and 3 of the project's notes (our construction).
-
-    Returns
-    -------
-    TabularMDP
-        Transitions of shape (2, 2, 2), actions ``(stay, go)``, zero reward.
-
-    Examples
-    --------
-    >>> env = stay_go_env()
-    >>> env.dense_transitions()[0].tolist(), env.initial.tolist()
-    ([[1.0, 0.0], [0.0, 1.0]], [1.0, 0.0])
-    """
-    P = np.zeros((2, 2, 2))
-    P[0, 0, 0] = 1.0
-    P[0, 1, 1] = 1.0
-    P[1, :, 1] = 1.0
-    return TabularMDP(P, np.zeros((2, 2)), 0.0, [1.0, 0.0], action_labels=("stay", "go"))
-
-
-# ---------------------------------------------------------------------------- occupancies
-def discounted_occupancy(env, policy, gamma: float) -> np.ndarray:
-    r"""Discounted state-action occupancy of a stationary policy.
-
-    .. math::
-        m^\pi_\gamma(s, a) = \sum_{t \ge 0} \gamma^t \Pr_{\mu_0, \pi}(s_t = s, a_t = a),
-        \qquad J_r(\pi) = \langle m^\pi_\gamma, r \rangle,
-
-    with :math:`\mu_0` the environment's initial distribution, :math:`\gamma \in [0, 1)` the
-    discount and :math:`r[s, a]` an expected reward.
-
-    Parameters
-    ----------
-    env : TabularMDP
-        The environment (its reward and discount are ignored).
-    policy : array, shape (S, A), or int array (S,)
-    gamma : float in [0, 1)
-
-    Returns
-    -------
-    array, shape (S, A)
-
-    Examples
-    --------
-    >>> discounted_occupancy(one_state_env(), [[0.25, 0.75]], gamma=0.5)
-    array([[0.5, 1.5]])
-    """
-    env = _check_env(env)
-    return _with_gamma(env, gamma).occupancy(policy)
-
-
-def _gth_stationary(P: np.ndarray) -> np.ndarray:
-    """Stationary distribution of an irreducible stochastic matrix by the GTH elimination.
-
-    Grassmann, Taksar and Heyman (1985): state censoring with no subtraction, so tiny transition
-    probabilities keep their relative accuracy.
-    """
-    A = np.array(P, dtype=np.float64)
-    n = A.shape[0]
-    reducible = ValueError("the policy's chain is numerically reducible (a transition probability "
-                           "underflows or its stationary masses span more than the float range); "
-                           "the limit-average distribution cannot be computed reliably")
-    try:
-        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-            for k in range(n - 1, 0, -1):
-                out = A[k, :k].sum()
-                if not out > 0:
-                    raise reducible
-                A[:k, k] /= out
-                A[:k, :k] += np.outer(A[:k, k], A[k, :k])
-            x = np.zeros(n)
-            x[0] = 1.0
-            for j in range(1, n):
-                x[j] = x[:j] @ A[:j, j]
-            return x / x.sum()
-    except FloatingPointError:
-        raise reducible from None
-
-
-def _cesaro_limit(Ppi: np.ndarray) -> np.ndarray:
-    """Cesaro limit P* = lim_N (1/N) sum_{t<N} P^t of a stochastic matrix, by its recurrent classes."""
-    S = Ppi.shape[0]
-    n, labels = connected_components(Ppi > 0, directed=True, connection="strong")
-    Pstar = np.zeros((S, S))
-    closed = []
-    for c in range(n):
-        idx = np.flatnonzero(labels == c)
-        # A class is recurrent iff it is closed: no edge of the support graph leaves it.
-        if not np.any(np.delete(Ppi[idx], idx, axis=1) > 0):
-            stat = _gth_stationary(Ppi[np.ix_(idx, idx)])
-            Pstar[np.ix_(idx, idx)] = np.broadcast_to(stat, (len(idx), len(idx)))
-            closed.append((idx, stat))
-    trans = np.flatnonzero(~np.isin(np.arange(S), np.concatenate([c[0] for c in closed])))
-    if trans.size:
-        # Absorption probabilities into each closed class: (I - P_TT) X = P_TC 1. The diagonal
-        # 1 - P[s, s] is formed as the sum of the row's other entries, which keeps its accuracy
-        # when P[s, s] is within rounding of 1.
-        M = -Ppi[np.ix_(trans, trans)]
-        off = np.array([np.delete(Ppi[s], s).sum() for s in trans])
-        M[np.diag_indices(trans.size)] = off
-        B = np.stack([Ppi[np.ix_(trans, idx)].sum(axis=1) for idx, _ in closed], axis=1)
-        try:
-            X = np.linalg.solve(M, B)
-        except np.linalg.LinAlgError:
-            X = np.full(B.shape, np.nan)
-        if not (np.all(np.isfinite(X)) and np.allclose(X.sum(axis=1), 1.0, atol=1e-8)):
-            raise ValueError("the policy's chain is numerically ill-conditioned (a transient class "
-                             "leaks with a probability below rounding); its limit-average "
-                             "distribution cannot be computed reliably")
-        X = np.clip(X, 0.0, None)
-        for j, (idx, stat) in enumerate(closed):
-            Pstar[np.ix_(trans, idx)] = np.outer(X[:, j], stat)
-    return Pstar
-
-
-def limit_average_occupancy(env, policy) -> np.ndarray:
-    r"""Limit-average (Cesàro) state-action distribution of a stationary policy.
-
-    .. math::
-        \nu^\pi(s, a) = \lim_{N \to \infty} \frac1N \sum_{t < N} \Pr_{\mu_0, \pi}(s_t = s, a_t = a)
-        = \big(\mu_0^\top P_\pi^*\big)(s)\, \pi(a|s),
-        \qquad P_\pi^* = \lim_{N\to\infty} \frac1N \sum_{t<N} P_\pi^t,
-
-    so the limit-average value of an expected reward :math:`r[s, a]` is
-    :math:`\langle \nu^\pi, r \rangle`. :math:`P_\pi[s, s'] = \sum_a \pi(a|s) P[s, a, s']`. The
-    Cesàro limit exists for every finite chain (Puterman 1994, Thm A.6) and is computed exactly:
-    each closed communicating class :math:`C` (found on the support graph of :math:`P_\pi`) has a
-    unique stationary distribution :math:`\sigma_C`; a transient state :math:`s` reaches :math:`C`
-    with probability :math:`x_C(s)` from :math:`(I - P_{TT}) x_C = P_{TC}\mathbf 1`; and
-    :math:`P^*[s, \cdot] = \sum_C x_C(s)\, \sigma_C` (Puterman 1994, Sec. A.4). Several recurrent
-    classes and periodic chains are handled exactly. The stationary distributions use the
-    subtraction-free GTH elimination (Grassmann, Taksar and Heyman 1985), so tiny transition
-    probabilities keep their relative accuracy. Since :math:`\nu^\pi` is discontinuous in the
-    support of :math:`P_\pi`, a chain whose transient class leaks only with probability below
-    rounding raises ValueError rather than returning an unreliable answer.
-
-    Parameters
-    ----------
-    env : TabularMDP
-        The environment (reward and discount ignored).
-    policy : array, shape (S, A), or int array (S,)
-
-    Returns
-    -------
-    array, shape (S, A), summing to 1
-
-    Examples
-    --------
-    >>> limit_average_occupancy(stay_go_env(), [[0.9, 0.1], [0.5, 0.5]])
-    array([[0. , 0. ],
-           [0.5, 0.5]])
-    """
-    env = _check_env(env)
-    pi = env.check_policy(policy)
-    Ppi = np.einsum("sa,sat->st", pi, env.dense_transitions())
-    nu_s = env.initial @ _cesaro_limit(Ppi)
-    return np.maximum(nu_s, 0.0)[:, None] * pi
 
 
 # ---------------------------------------------------------------------------- objectives

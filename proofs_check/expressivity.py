@@ -23,7 +23,6 @@ from prefrl.expressivity import (
     RewardMachine,
     RewardMachineObjective,
     TrajectoryFunction,
-    _cesaro_limit,
     always,
     always_eventually,
     discounted_occupancy,
@@ -43,6 +42,7 @@ from prefrl.expressivity import (
     until,
 )
 from prefrl.mdp import TabularMDP
+from prefrl.mdp.occupancy import cesaro_limit
 from prefrl.registry import theorem
 
 REF = "Subramani et al. 2024 (ICLR), expressivity of objective-specification formalisms"
@@ -205,7 +205,7 @@ def cesaro_limit_identities(inst: dict) -> float:
     """Largest entry of P*P - P*, PP* - P*, P*P* - P*, row sums - 1; inf if I - P + P* singular."""
     env, pi = inst["env"], inst["policy"]
     P = np.einsum("sa,sat->st", pi, env.dense_transitions())
-    Ps = _cesaro_limit(P)
+    Ps = cesaro_limit(P)
     S = P.shape[0]
     if np.linalg.cond(np.eye(S) - P + Ps) > 1e12:
         return np.inf

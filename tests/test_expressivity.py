@@ -10,6 +10,7 @@ import prefrl.proofs_check.expressivity as pc
 from prefrl import expressivity as ex
 from prefrl.mdp import TabularMDP
 from prefrl.mdp._strategies import policies, tabular_mdps
+from prefrl.mdp.occupancy import cesaro_limit
 
 _R = st.sampled_from([-1.0, 0.0, 0.0, 1.0]) | st.floats(-2.0, 2.0)
 GAMMAS = st.sampled_from([0.0, 0.5, 0.9, 0.99])
@@ -68,7 +69,7 @@ def test_limit_average_is_the_cesaro_average(env, data):
     # H = (I - P + P*)^{-1} (I - P*) the deviation matrix (Puterman 1994, Thm A.7).
     pi = data.draw(policies(env.n_states, env.n_actions))
     P = np.einsum("sa,sat->st", pi, env.dense_transitions())
-    Ps = ex._cesaro_limit(P)
+    Ps = cesaro_limit(P)
     S = P.shape[0]
     try:
         H = np.linalg.solve(np.eye(S) - P + Ps, np.eye(S) - Ps)

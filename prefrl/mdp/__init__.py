@@ -7,7 +7,7 @@ r"""Tabular MDPs: exact evaluation, occupancy measures, certified solvers and na
 True
 """
 
-from . import envs
+from . import envs, occupancy
 from ._results import (
     Evaluation,
     FiniteHorizonResult,
@@ -28,6 +28,7 @@ __all__ = [
     "SolveResult",
     "TabularMDP",
     "envs",
+    "occupancy",
     "softmax_policy",
     "softmax_policy_gradient",
 ]
