@@ -34,6 +34,8 @@ _SUBMODULES = {
     "barfi",
     "curriculum",
     "restricted",
+    "online",
+    "token_credit",
     "testing",
     "torch",
 }

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
+from ._deprecation import warn_deprecated
 from ._validation import (
     check_array,
+    check_distribution,
     check_positive,
     check_same_shape,
     check_stochastic_matrix,
@@ -234,7 +236,7 @@ def regularized_objective(policy, f, pi_ref, beta) -> np.ndarray | float:
     return float(value) if np.ndim(value) == 0 else value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class LogLinearPolicy:
     r"""A log-linear policy class over ``K`` actions with user-given features.
 
@@ -249,8 +251,8 @@ class LogLinearPolicy:
     ----------
     features : array, shape (K, d)
         Row ``y`` is :math:`\phi(y)`.
-    reference : array, shape (K,), optional
-        :math:`\pi_{ref}`; uniform by default.
+    pi_ref : array, shape (K,), optional
+        :math:`\pi_{ref}`; uniform by default. (``reference`` is its deprecated name.)
 
     Examples
     --------
@@ -262,17 +264,25 @@ class LogLinearPolicy:
     """
 
     features: np.ndarray
-    reference: np.ndarray | None = None
+    pi_ref: np.ndarray
 
-    def __post_init__(self):
-        phi = check_array(self.features, "features", ndim=2)
-        object.__setattr__(self, "features", phi)
+    def __init__(self, features, pi_ref=None, *, reference=None):
+        if reference is not None:
+            if pi_ref is not None:
+                raise TypeError("LogLinearPolicy() got both 'reference' (deprecated) and 'pi_ref'")
+            warn_deprecated("LogLinearPolicy(): the keyword 'reference' is deprecated, use 'pi_ref'")
+            pi_ref = reference
+        phi = check_array(features, "features", ndim=2)
         K = phi.shape[0]
-        ref = np.full(K, 1.0 / K) if self.reference is None else self.reference
-        from ._validation import check_distribution
+        ref = np.full(K, 1.0 / K) if pi_ref is None else check_distribution(pi_ref, "pi_ref", size=K)
+        object.__setattr__(self, "features", phi)
+        object.__setattr__(self, "pi_ref", ref)
 
-        ref = check_distribution(ref, "reference", size=K)
-        object.__setattr__(self, "reference", ref)
+    @property
+    def reference(self) -> np.ndarray:
+        """Deprecated name of :attr:`pi_ref`."""
+        warn_deprecated("LogLinearPolicy.reference is deprecated, use LogLinearPolicy.pi_ref")
+        return self.pi_ref
 
     @property
     def n_actions(self) -> int:
@@ -291,7 +301,7 @@ class LogLinearPolicy:
         """Log-probabilities, shape (K,)."""
         theta = self._theta(theta)
         with np.errstate(divide="ignore"):
-            z = np.log(self.reference) + self.features @ theta
+            z = np.log(self.pi_ref) + self.features @ theta
         return z - logsumexp(z)
 
     def probs(self, theta) -> np.ndarray:

@@ -247,7 +247,7 @@ def _lse(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
 
 def _log_ref(cls: LogLinearPolicy) -> np.ndarray:
     with np.errstate(divide="ignore"):
-        return np.log(cls.reference)
+        return np.log(cls.pi_ref)
 
 
 def _log_probs(cls: LogLinearPolicy, theta: np.ndarray) -> np.ndarray:
@@ -325,7 +325,7 @@ def forward_kl_projection(target, features, reference=None) -> ProjectionResult:
     """
     cls = _policy_class(features, reference)
     p = _check_target(target, cls.n_actions)
-    off = (cls.reference == 0) & (p > 0)
+    off = (cls.pi_ref == 0) & (p > 0)
     if off.any():
         i = int(np.argmax(off))
         raise ValueError(
@@ -334,7 +334,7 @@ def forward_kl_projection(target, features, reference=None) -> ProjectionResult:
         )
     phi = cls.features
     m = p @ phi
-    scale = _column_scales(phi[cls.reference > 0])  # solve for v = scale * theta (units of 1)
+    scale = _column_scales(phi[cls.pi_ref > 0])  # solve for v = scale * theta (units of 1)
 
     def fgh(v):
         theta = v / scale
@@ -348,11 +348,11 @@ def forward_kl_projection(target, features, reference=None) -> ProjectionResult:
     newton = damped_newton(fgh, np.zeros(cls.dim))
     v, it, cert, ok = newton.x, newton.iterations, newton.certificate, newton.converged
     # the minimum-norm theta: drop the part along directions that no policy of the class sees
-    C = phi[cls.reference > 0] - phi[cls.reference > 0].mean(axis=0)
+    C = phi[cls.pi_ref > 0] - phi[cls.pi_ref > 0].mean(axis=0)
     theta = np.linalg.lstsq(C, C @ (v / scale), rcond=None)[0]
     policy = cls.probs(theta)
     value = float(kl(p, policy))
-    ok = ok and _in_relative_interior(phi[cls.reference > 0], m)
+    ok = ok and _in_relative_interior(phi[cls.pi_ref > 0], m)
     return ProjectionResult(policy, theta, value, it, cert, ok, np.array([value]))
 
 
@@ -374,7 +374,7 @@ def _in_relative_interior(points: np.ndarray, m: np.ndarray) -> bool:
 
 def _reverse_kl_parts(cls: LogLinearPolicy, log_target: np.ndarray, theta: np.ndarray):
     """Reverse KL(pi_theta || p), its gradient Cov(phi, l) and Hessian, on supp(reference)."""
-    on = cls.reference > 0
+    on = cls.pi_ref > 0
     lp = _log_probs(cls, theta)
     q = np.where(on, np.exp(lp), 0.0)
     ell = np.where(on, lp - np.where(on, log_target, 0.0), 0.0)
@@ -451,7 +451,7 @@ def reverse_kl_projection(
     p = _check_target(target, cls.n_actions)
     n_starts = check_integer(n_starts, "n_starts", minimum=1)
     gen = as_rng(rng)
-    on = cls.reference > 0
+    on = cls.pi_ref > 0
     bad = on & (p <= 0)
     if bad.any():
         i = int(np.argmax(bad))
@@ -466,8 +466,8 @@ def reverse_kl_projection(
     # policies; theta = theta_scaled / units), so that the stopping tolerances mean the same for
     # features of size 1e-9 and 1e9.
     units = _column_scales(cls.features[on])
-    cls = _policy_class(cls.features / units, cls.reference)
-    fwd = forward_kl_projection(p, cls.features, cls.reference)
+    cls = _policy_class(cls.features / units, cls.pi_ref)
+    fwd = forward_kl_projection(p, cls.features, cls.pi_ref)
     if fwd.converged and _reverse_kl_parts(cls, log_p, fwd.theta)[0] <= 1e-13:
         # The target is in the class: KL = 0 is the global minimum, no search needed.
         n_starts, starts = 1, [fwd.theta]
@@ -480,7 +480,7 @@ def reverse_kl_projection(
     # (up to 64) most likely actions, so that a local minimum on every mode is visited.
     for y in np.argsort(-p, kind="stable")[: min(64, int(on.sum())) if n_starts > 1 else 0]:
         q = 0.1 * p + 0.9 * np.eye(cls.n_actions)[y]
-        starts.append(forward_kl_projection(q, cls.features, cls.reference).theta)
+        starts.append(forward_kl_projection(q, cls.features, cls.pi_ref).theta)
     if extra_starts is not None:
         extra = check_array(extra_starts, "extra_starts", ndim=2, shape=(None, d))
         starts.extend(list(extra * units))
@@ -549,9 +549,9 @@ def _rlhf(W, reward_features, policy_features, reference, beta, l2, n_starts, rn
     psi = check_array(reward_features, "reward_features", ndim=2, shape=(cls.n_actions, None))
     beta = check_positive(beta, "beta")
     fit = linear_bt_mle_counts(W, psi, l2)
-    target = gibbs(cls.reference, fit.rewards, beta)
-    proj = reverse_kl_projection(target, cls.features, cls.reference, n_starts=n_starts, rng=rng)
-    value = float(regularized_objective(proj.policy, fit.rewards, cls.reference, beta))
+    target = gibbs(cls.pi_ref, fit.rewards, beta)
+    proj = reverse_kl_projection(target, cls.features, cls.pi_ref, n_starts=n_starts, rng=rng)
+    value = float(regularized_objective(proj.policy, fit.rewards, cls.pi_ref, beta))
     return RestrictedFit(
         proj.policy,
         proj.theta,
@@ -707,7 +707,7 @@ def rlhf_restricted_dataset(
     """
     cls = _policy_class(policy_features, reference)
     W = _weights_from_dataset(winners, losers, cls.n_actions)
-    return _rlhf(W, reward_features, cls.features, cls.reference, beta,
+    return _rlhf(W, reward_features, cls.features, cls.pi_ref, beta,
                  check_nonnegative(l2, "l2"), n_starts, rng)
 
 
@@ -739,7 +739,7 @@ def dpo_restricted_dataset(
     """
     cls = _policy_class(policy_features, reference)
     W = _weights_from_dataset(winners, losers, cls.n_actions)
-    return _dpo(W, cls.features, cls.reference, beta, check_nonnegative(l2, "l2"))
+    return _dpo(W, cls.features, cls.pi_ref, beta, check_nonnegative(l2, "l2"))
 
 
 def online_dpo(
@@ -810,7 +810,7 @@ def online_dpo(
         pilaf_weight = check_probability(pilaf_weight, "pilaf_weight")
     gen = as_rng(rng)
     theta = np.zeros(cls.dim)
-    thetas, values = [theta.copy()], [policy_value(cls.probs(theta), r, cls.reference, beta)]
+    thetas, values = [theta.copy()], [policy_value(cls.probs(theta), r, cls.pi_ref, beta)]
     g = np.zeros(cls.dim)
     K = cls.n_actions
     for _ in range(rounds):
@@ -831,7 +831,7 @@ def online_dpo(
             g = -(np.exp(log_expit(-z)) @ D) * beta / n
             theta = theta - lr * g
         thetas.append(theta.copy())
-        values.append(policy_value(cls.probs(theta), r, cls.reference, beta))
+        values.append(policy_value(cls.probs(theta), r, cls.pi_ref, beta))
     return OnlineDPOResult(
         cls.probs(theta), theta, np.array(thetas), np.array(values), rounds * steps,
         float(np.max(np.abs(g))),
@@ -1176,7 +1176,7 @@ def online_dpo_expected(
              else check_array(theta0, "theta0", shape=(cls.dim,)).copy())
     P = np.exp(log_expit(r[:, None] - r[None, :]))
     log_ref = _log_ref(cls)
-    thetas, values = [theta.copy()], [policy_value(cls.probs(theta), r, cls.reference, beta)]
+    thetas, values = [theta.copy()], [policy_value(cls.probs(theta), r, cls.pi_ref, beta)]
     g = np.zeros(cls.dim)
     for _ in range(rounds):
         lp = _log_probs(cls, theta)
@@ -1191,7 +1191,7 @@ def online_dpo_expected(
             g = _expected_dpo(cls.features, theta, P, mu, beta).gradient
             theta = theta - lr * g
         thetas.append(theta.copy())
-        values.append(policy_value(cls.probs(theta), r, cls.reference, beta))
+        values.append(policy_value(cls.probs(theta), r, cls.pi_ref, beta))
     return OnlineDPOResult(
         cls.probs(theta), theta, np.array(thetas), np.array(values), rounds * steps,
         float(np.max(np.abs(g))) if g.size else 0.0,
@@ -1317,11 +1317,11 @@ def k_sample_limit(theta, reward, features, reference=None, *, beta_r=1.0, beta_
     r = check_array(reward, "reward", shape=(cls.n_actions,))
     beta_r, beta_pi = check_positive(beta_r, "beta_r"), check_positive(beta_pi, "beta_pi")
     method = _check_method(method)
-    star = gibbs(cls.reference, r, beta_r)
+    star = gibbs(cls.pi_ref, r, beta_r)
     model = cls.probs(beta_pi * theta)
     if method == "exo":
         return float(kl(model, star))
-    return float(kl(star, model) - kl(star, cls.reference))
+    return float(kl(star, model) - kl(star, cls.pi_ref))
 
 
 def k_sample_expected_loss(theta, reward, features, reference=None, *, K: int, beta_r=1.0,
@@ -1360,20 +1360,20 @@ def k_sample_expected_loss(theta, reward, features, reference=None, *, K: int, b
     if n**K > check_integer(max_tuples, "max_tuples", minimum=1):
         raise ValueError(f"K = {K} gives {n}^{K} groups, more than max_tuples = {max_tuples}")
     Y = np.stack(np.meshgrid(*([np.arange(n)] * K), indexing="ij"), axis=-1).reshape(-1, K)
-    w = np.prod(cls.reference[Y], axis=1)
+    w = np.prod(cls.pi_ref[Y], axis=1)
     keep = w > 0
-    loss = k_sample_loss(theta, Y[keep], reward, cls.features, cls.reference, beta_r=beta_r,
+    loss = k_sample_loss(theta, Y[keep], reward, cls.features, cls.pi_ref, beta_r=beta_r,
                          beta_pi=beta_pi, method=method)
     return float(w[keep] @ loss)
 
 
 def _limit_grad(cls, theta, r, beta_r, beta_pi, method):
-    star = gibbs(cls.reference, r, beta_r)
+    star = gibbs(cls.pi_ref, r, beta_r)
     model = cls.probs(beta_pi * theta)
     c = cls.features - model @ cls.features
     if method == "dpo":
         return beta_pi * (model - star) @ cls.features
-    on = cls.reference > 0
+    on = cls.pi_ref > 0
     ell = np.where(on, np.log(np.where(on, model, 1.0)) - np.log(np.where(on, star, 1.0)), 0.0)
     return beta_pi * (model * ell) @ c
 
@@ -1443,7 +1443,7 @@ def train_k_sample(reward, features, reference=None, *, K: int, method: str = "e
     losses = np.empty(steps)
     avg, n_avg = np.zeros(cls.dim), 0
     for t in range(1, steps + 1):
-        Y = gen.choice(cls.n_actions, size=(batch, K), p=cls.reference)
+        Y = gen.choice(cls.n_actions, size=(batch, K), p=cls.pi_ref)
         loss, g = _k_sample_value_and_grad(cls, theta, Y, r, beta_r, beta_pi, method)
         g = g / batch
         losses[t - 1] = loss.mean()

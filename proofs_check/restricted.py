@@ -323,16 +323,16 @@ def _expected_dpo_grad_c(theta, r_star, phi, mu, beta):
 
 def _implicit_reward(cls, theta, beta):
     """beta log(pi_theta / pi_ref) on the support of the reference, 0 elsewhere."""
-    on = cls.reference > 0
+    on = cls.pi_ref > 0
     lp = cls.log_probs(theta)
-    return np.where(on, beta * (np.where(on, lp, 0.0) - np.log(np.where(on, cls.reference, 1.0))),
+    return np.where(on, beta * (np.where(on, lp, 0.0) - np.log(np.where(on, cls.pi_ref, 1.0))),
                     0.0)
 
 
 def _grad_value_c(cls, theta, r_star, beta):
     """grad_theta V*(pi_theta) by complex steps through E r* - beta KL (independent of the formula)."""
-    on = cls.reference > 0
-    log_ref = np.log(np.where(on, cls.reference, 1.0))
+    on = cls.pi_ref > 0
+    log_ref = np.log(np.where(on, cls.pi_ref, 1.0))
     g = np.zeros(cls.dim)
     for j in range(cls.dim):
         t = theta.astype(complex)

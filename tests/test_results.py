@@ -73,3 +73,18 @@ def test_deprecated_names():
         assert getattr_("old") == 7
     with pytest.raises(AttributeError):
         getattr_("other")
+
+
+def test_log_linear_policy_reference_is_renamed_pi_ref():
+    from prefrl.policies import LogLinearPolicy
+
+    phi = np.eye(2)
+    with pytest.warns(DeprecationWarning, match="'reference' is deprecated, use 'pi_ref'"):
+        cls = LogLinearPolicy(phi, reference=[0.25, 0.75])
+    np.testing.assert_array_equal(cls.pi_ref, [0.25, 0.75])
+    with pytest.warns(DeprecationWarning, match="LogLinearPolicy.reference is deprecated"):
+        np.testing.assert_array_equal(cls.reference, cls.pi_ref)
+    with pytest.raises(TypeError, match="both"):
+        LogLinearPolicy(phi, [0.5, 0.5], reference=[0.5, 0.5])
+    with pytest.raises(ValueError, match="pi_ref"):
+        LogLinearPolicy(phi, [0.5, 0.6])
