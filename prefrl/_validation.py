@@ -6,6 +6,16 @@ entry, e.g. ``"P[2, 0] + P[0, 2] = 1.3, must be 1"``. Never ``assert``, never a 
 
 The helpers return the validated value converted to a numpy array (float64 unless said otherwise), so
 callers write ``P = check_preference_matrix(P)`` and go on.
+
+- arrays: :func:`check_array`, :func:`check_same_shape`, :func:`check_indices`;
+- numbers: :func:`check_positive`, :func:`check_nonnegative`, :func:`check_in_range`,
+  :func:`check_probability`, :func:`check_integer`;
+- distributions: :func:`check_distribution`, :func:`check_stochastic_matrix`,
+  :func:`check_preference_matrix` (``P + P.T == 1`` within :data:`ATOL`);
+- randomness: :func:`as_rng` (a Generator or a seed; None is refused);
+- messages: :func:`format_index`.
+
+A private module (not in the API pages); the helpers are described in ``DEVELOPING.md``.
 """
 
 from __future__ import annotations
@@ -357,3 +367,26 @@ def as_rng(rng) -> np.random.Generator:
     raise TypeError(
         f"rng must be a numpy.random.Generator or an integer seed, got {type(rng).__name__}"
     )
+
+
+def seed_zero_if_none(rng, where: str, *, stacklevel: int = 3):
+    """The rng rule's one-release fallback for functions that used to default to ``rng=0``.
+
+    Returns ``rng`` unchanged, or, when it is None, 0 after a DeprecationWarning saying that ``rng``
+    will be required (``where`` names the function). ``stacklevel`` counts from the caller of this
+    function, as for :func:`warnings.warn`.
+
+    >>> seed_zero_if_none(5, "f()")
+    5
+    """
+    if rng is None:
+        import warnings
+
+        warnings.warn(
+            f"{where}: rng=None is deprecated; pass rng (a seed or a generator), it will be "
+            "required. Seed 0 is used for now.",
+            DeprecationWarning,
+            stacklevel=stacklevel + 1,
+        )
+        return 0
+    return rng

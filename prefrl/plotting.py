@@ -1,4 +1,9 @@
-"""Small plotting helpers shared by the figure scripts (matplotlib, no global pyplot state)."""
+"""Small plotting helpers shared by the figure scripts (matplotlib, no global pyplot state).
+
+- :func:`new_figure`: a figure and its 2-D axes array, sized per panel;
+- :func:`save_figure`: write a PNG, creating the folder;
+- :func:`band`: a mean over seeds with a normal 95% band.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,16 @@ call serves one context or many.
 
 All computations are in log space (``logsumexp``), so logits of size 1e4 and zero reference
 probabilities are handled without overflow or NaN.
+
+- :func:`log_softmax`, :func:`softmax`;
+- :func:`kl` (Kullback-Leibler divergence; Gibbs' inequality, Cover and Thomas, Thm 2.6.3) and
+  :func:`entropy`;
+- the KL-regularised optimum, :math:`\pi^* \propto \pi_{ref}\, e^{f/\beta}`: :func:`gibbs`,
+  :func:`log_gibbs`, its value :func:`soft_value` and the objective :func:`regularized_objective`
+  (Rafailov et al. 2023, "Direct Preference Optimization", Eq. 4; Azar et al. 2024, "A General
+  Theoretical Paradigm to Understand Learning from Human Preferences", App. A.1);
+- :class:`LogLinearPolicy`, :math:`\pi_\theta \propto \pi_{ref} \exp(\theta^\top \phi)` (the
+  restricted class of Shi et al. 2025 and Ji et al. 2024).
 """
 
 from __future__ import annotations

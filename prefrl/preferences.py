@@ -4,10 +4,19 @@ A preference matrix over ``K`` items is an array ``P`` of shape ``(K, K)`` with 
 probability that item ``i`` is preferred to item ``j``; it satisfies ``P + P.T == 1`` and has 1/2 on
 its diagonal (:func:`prefrl._validation.check_preference_matrix`).
 
-This module builds such matrices from models (Bradley-Terry, Thurstone, mixtures of raters),
-generates intransitive instances (rock-paper-scissors, random tournaments), computes the classical
-social-choice summaries (Condorcet winner, Copeland and Borda scores), and samples comparison
-datasets.
+- models: :func:`bradley_terry` (Bradley and Terry 1952), :func:`thurstone` (Thurstone 1927,
+  Case V), :func:`mixture_of_bradley_terry` (a mixture of raters; Swamy et al. 2024, Sec. 2);
+- intransitive instances: :func:`rock_paper_scissors`, :func:`random_tournament`,
+  :func:`random_preference_matrix`;
+- social-choice summaries: :func:`win_rates` (Azar et al. 2024, Eq. 8), :func:`condorcet_winner`,
+  :func:`copeland_scores` (Copeland 1951), :func:`borda_scores` (Borda 1781);
+- data: :func:`sample_comparisons` (the data-generating process of Azar et al. 2024, Sec. 3),
+  :class:`Comparisons`, :func:`empirical_preferences`;
+- rankings: :func:`plackett_luce_sample`, :func:`plackett_luce_log_likelihood` (Plackett 1975;
+  Luce 1959; Rafailov et al. 2023, Eq. 18).
+
+The fits of Bradley-Terry rewards to such data are in :mod:`prefrl.bradley_terry`. Every sampler
+takes ``rng`` (a numpy Generator or an int seed), required.
 """
 
 from __future__ import annotations
@@ -18,17 +27,18 @@ import numpy as np
 from scipy.special import expit
 from scipy.stats import norm
 
+from ._deprecation import renamed_parameters
 from ._validation import (
     as_rng,
     check_array,
     check_distribution,
-    check_indices,
     check_integer,
     check_nonnegative,
     check_positive,
     check_preference_matrix,
     check_probability,
 )
+from .bradley_terry import comparison_counts
 
 __all__ = [
     "Comparisons",
@@ -190,7 +200,9 @@ def random_tournament(n: int, rng) -> np.ndarray:
     Parameters
     ----------
     n : int >= 1
+        The number of items.
     rng : numpy Generator or int seed
+        Required (the function always samples).
 
     Examples
     --------
@@ -315,8 +327,9 @@ class Comparisons(NamedTuple):
     losers: np.ndarray
 
 
-def sample_comparisons(P, mu, n: int, rng, *, distinct: bool = False) -> Comparisons:
-    r"""Sample ``n`` labelled comparisons: :math:`y, y' \sim \mu` independently, then :math:`y` wins with probability :math:`P[y, y']`.
+@renamed_parameters(n="n_samples")
+def sample_comparisons(P, mu, n_samples: int, rng, *, distinct: bool = False) -> Comparisons:
+    r"""Sample ``n_samples`` labelled comparisons: :math:`y, y' \sim \mu` independently, then :math:`y` wins with probability :math:`P[y, y']`.
 
     The data-generating process of the IPO paper (Azar et al. 2024, Sec. 3): pairs from the
     behaviour policy :math:`\mu`, labels from :math:`p^*`. With ``distinct=True`` the second item is
@@ -327,14 +340,16 @@ def sample_comparisons(P, mu, n: int, rng, *, distinct: bool = False) -> Compari
     ----------
     P : array, shape (K, K)
     mu : array, shape (K,)
-    n : int >= 0
+    n_samples : int >= 0
+        The number of comparisons (``n`` is its deprecated name).
     rng : numpy Generator or int seed
+        Required (the function always samples).
     distinct : bool
 
     Returns
     -------
     Comparisons
-        ``(winners, losers)``, two int64 arrays of shape (n,).
+        ``(winners, losers)``, two int64 arrays of shape (n_samples,).
 
     Examples
     --------
@@ -345,7 +360,7 @@ def sample_comparisons(P, mu, n: int, rng, *, distinct: bool = False) -> Compari
     P = check_preference_matrix(P)
     K = P.shape[0]
     mu = check_distribution(mu, "mu", size=K)
-    n = check_integer(n, "n", minimum=0)
+    n = check_integer(n_samples, "n_samples", minimum=0)
     rng = as_rng(rng)
     first = rng.choice(K, size=n, p=mu)
     if distinct:
@@ -390,16 +405,8 @@ def empirical_preferences(winners, losers, n_actions: int) -> tuple[np.ndarray, 
            [0.333, 0.5  , 0.5  ],
            [0.5  , 0.5  , 0.5  ]])
     """
-    K = check_integer(n_actions, "n_actions", minimum=1)
-    w = check_indices(winners, "winners", K)
-    l_ = check_indices(losers, "losers", K)
-    if w.shape != l_.shape:
-        raise ValueError(
-            f"winners and losers must have the same length, got {w.size} and {l_.size}"
-        )
-    W = np.zeros((K, K))
-    keep = w != l_
-    np.add.at(W, (w[keep], l_[keep]), 1.0)
+    W = comparison_counts(winners, losers, n_actions)
+    np.fill_diagonal(W, 0.0)  # self-comparisons carry no information
     counts = W + W.T
     with np.errstate(invalid="ignore", divide="ignore"):
         P_hat = np.where(counts > 0, W / np.where(counts > 0, counts, 1.0), 0.5)
@@ -407,8 +414,9 @@ def empirical_preferences(winners, losers, n_actions: int) -> tuple[np.ndarray, 
     return P_hat, counts
 
 
-def plackett_luce_sample(rewards, n: int, rng, temperature: float = 1.0) -> np.ndarray:
-    r"""Sample ``n`` full rankings from the Plackett-Luce model.
+@renamed_parameters(n="n_samples")
+def plackett_luce_sample(rewards, n_samples: int, rng, temperature: float = 1.0) -> np.ndarray:
+    r"""Sample ``n_samples`` full rankings from the Plackett-Luce model.
 
     .. math::
         \Pr(\sigma) = \prod_{k=1}^{K} \frac{e^{r_{\sigma(k)}/T}}{\sum_{j \ge k} e^{r_{\sigma(j)}/T}}
@@ -419,13 +427,15 @@ def plackett_luce_sample(rewards, n: int, rng, temperature: float = 1.0) -> np.n
     Parameters
     ----------
     rewards : array, shape (K,)
-    n : int >= 0
+    n_samples : int >= 0
+        The number of rankings (``n`` is its deprecated name).
     rng : numpy Generator or int seed
+        Required (the function always samples).
     temperature : float > 0
 
     Returns
     -------
-    rankings : int array, shape (n, K)
+    rankings : int array, shape (n_samples, K)
         Row ``k`` lists the items from best to worst.
 
     Examples
@@ -435,7 +445,7 @@ def plackett_luce_sample(rewards, n: int, rng, temperature: float = 1.0) -> np.n
            [0, 1, 2]])
     """
     r = _check_rewards(rewards)
-    n = check_integer(n, "n", minimum=0)
+    n = check_integer(n_samples, "n_samples", minimum=0)
     temperature = check_positive(temperature, "temperature")
     rng = as_rng(rng)
     g = rng.gumbel(size=(n, r.size))

@@ -17,6 +17,12 @@ Adding a figure or a theorem is one module, found automatically:
 from a numpy Generator, or by a hypothesis strategy in the tests) and returns the violation of the
 claim on that instance (0 when it holds exactly). The runner keeps the worst violation over many
 instances and compares it with the tolerance.
+
+- records: :class:`Claim` (one statement of a figure), :class:`Theorem` (a registered check),
+  :class:`CheckResult` (its outcome); records, not solver results, so they do not subclass
+  :class:`prefrl.results.Result`;
+- :func:`theorem` (the decorator), :func:`run_theorem`, :func:`discover_theorems`,
+  :func:`discover_experiments`, :func:`to_jsonable`.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def soft_optimum(inst: dict) -> float:
     sc = _scale(star)
     below = float(np.max(res.values - star))
     above = float(np.max(star - beta * np.log(A) / (1 - g) - res.values))
-    return max(res.bellman_residual / sc, float(np.max(np.abs(V_pi - res.values))) / sc * (1 - g),
+    return max(res.certificate / sc, float(np.max(np.abs(V_pi - res.values))) / sc * (1 - g),
                below / sc, above / sc, 0.0)
 
 
@@ -138,9 +138,9 @@ def policy_gradient(inst: dict) -> float:
             for a in range(mdp.n_actions):
                 e = np.zeros_like(theta)
                 e[s, a] = h
-                fd = (softmax_policy_gradient(mdp, theta + e, beta).objective
-                      - softmax_policy_gradient(mdp, theta - e, beta).objective) / (2 * h)
-                worst = max(worst, abs(fd - pg.gradient[s, a]) / _scale(pg.objective))
+                fd = (softmax_policy_gradient(mdp, theta + e, beta).value
+                      - softmax_policy_gradient(mdp, theta - e, beta).value) / (2 * h)
+                worst = max(worst, abs(fd - pg.gradient[s, a]) / _scale(pg.value))
     return worst
 
 

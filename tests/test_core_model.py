@@ -360,3 +360,14 @@ def test_scalar_and_misc_validation():
         preferences.plackett_luce_log_likelihood([[0, 0]], [1.0, 2.0])
     with pytest.raises(ValueError, match="losers"):
         preferences.empirical_preferences([0], [5], 3)
+
+
+def test_the_old_sample_count_keyword_still_works_and_warns():
+    P = preferences.bradley_terry([1.0, 0.0])
+    with pytest.warns(DeprecationWarning, match="'n' is deprecated, use 'n_samples'"):
+        old = preferences.sample_comparisons(P, [0.5, 0.5], n=5, rng=3)
+    new = preferences.sample_comparisons(P, [0.5, 0.5], n_samples=5, rng=3)
+    np.testing.assert_array_equal(old.winners, new.winners)
+    with pytest.warns(DeprecationWarning, match="'n' is deprecated, use 'n_samples'"):
+        ranks = preferences.plackett_luce_sample([1.0, 0.0], n=4, rng=0)
+    np.testing.assert_array_equal(ranks, preferences.plackett_luce_sample([1.0, 0.0], 4, 0))

@@ -82,7 +82,7 @@ def test_bellman_optimality_at_the_exact_solution(mdp):
     res = mdp.solve("pi")
     Q = mdp.q_from_values(res.values)
     np.testing.assert_allclose(Q.max(axis=1), res.values, atol=_round(res.values), rtol=0)
-    assert res.bellman_residual <= _round(res.values)
+    assert res.certificate <= _round(res.values)
     # the returned policy is greedy: it attains the max in every state
     np.testing.assert_allclose((res.policy * Q).sum(axis=1), Q.max(axis=1), atol=_round(Q))
 
@@ -110,7 +110,7 @@ def test_breaking_the_certificate_is_detected():
 
     mdp = chain(5, gamma=0.9)
     cert = mdp._certify(np.zeros(5))
-    assert cert["suboptimality_bound"] > 0.5 and cert["bellman_residual"] > 0.5
+    assert cert["suboptimality_bound"] > 0.5 and cert["certificate"] > 0.5
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -209,7 +209,7 @@ def test_soft_bellman_equations_and_policy_value(data, mdp, beta):
     ref = None
     if data.draw(st.booleans()):
         ref = data.draw(policies(S, A, deterministic=False))
-    res = mdp.soft_solve(beta, reference=ref, tol=1e-11)
+    res = mdp.soft_solve(beta, pi_ref=ref, tol=1e-11)
     logref = np.log(np.full((S, A), 1.0 / A) if ref is None else np.where(ref > 0, ref, 1e-300))
     logref = np.where((ref if ref is not None else np.ones((S, A))) > 0, logref, -np.inf)
     Q = mdp.q_from_values(res.values)
@@ -217,7 +217,7 @@ def test_soft_bellman_equations_and_policy_value(data, mdp, beta):
     with np.errstate(divide="ignore"):
         m = (Q / beta + logref).max(axis=1, keepdims=True)
         soft = beta * (m[:, 0] + np.log(np.exp(Q / beta + logref - m).sum(axis=1)))
-    assert np.max(np.abs(soft - res.values)) <= res.bellman_residual + _round(res.values)
+    assert np.max(np.abs(soft - res.values)) <= res.certificate + _round(res.values)
     assert res.value_error_bound <= 1e-10 + _round(res.values)
     np.testing.assert_allclose(res.policy.sum(axis=1), 1.0, atol=1e-12)
     assert np.all(res.policy[np.isneginf(logref)] == 0)
@@ -305,23 +305,23 @@ def test_policy_gradient_matches_finite_differences(mdp, theta, beta, with_ref):
     S, A = mdp.n_states, mdp.n_actions
     th = theta[:S, :A]
     ref = np.linspace(1.0, 2.0, A) / np.linspace(1.0, 2.0, A).sum() if with_ref else None
-    pg = softmax_policy_gradient(mdp, th, beta=beta, reference=ref)
-    np.testing.assert_allclose(pg.policy, softmax_policy(mdp, th, reference=ref), atol=1e-15)
+    pg = softmax_policy_gradient(mdp, th, beta=beta, pi_ref=ref)
+    np.testing.assert_allclose(pg.policy, softmax_policy(mdp, th, pi_ref=ref), atol=1e-15)
     h = 1e-6
     fd = np.zeros_like(th)
     for s in range(S):
         for a in range(A):
             e = np.zeros_like(th)
             e[s, a] = h
-            fd[s, a] = (softmax_policy_gradient(mdp, th + e, beta, ref).objective
-                        - softmax_policy_gradient(mdp, th - e, beta, ref).objective) / (2 * h)
+            fd[s, a] = (softmax_policy_gradient(mdp, th + e, beta, ref).value
+                        - softmax_policy_gradient(mdp, th - e, beta, ref).value) / (2 * h)
     scale = 1.0 + np.max(np.abs(mdp.expected_rewards)) / (1 - mdp.gamma) + beta * 10 / (
         1 - mdp.gamma)
     np.testing.assert_allclose(pg.gradient, fd, atol=1e-6 * scale, rtol=1e-5)
     # gradient of each state sums to zero (softmax invariance to a per-state shift)
     np.testing.assert_allclose(pg.gradient.sum(axis=1), 0.0, atol=1e-10 * scale)
     if beta == 0:
-        assert pg.objective == pytest.approx(mdp.evaluate(pg.policy).expected_return, abs=1e-9)
+        assert pg.value == pytest.approx(mdp.evaluate(pg.policy).expected_return, abs=1e-9)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -448,3 +448,57 @@ def test_large_evaluations_match_a_direct_solve(kind):
     d = mdp.occupancy(pi)
     assert d.sum() == pytest.approx(1 / (1 - mdp.gamma), rel=1e-9)
     assert np.sum(d * mdp.expected_rewards) == pytest.approx(ev.expected_return, rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- renames and paths
+
+
+def test_old_keywords_and_fields_still_work_and_warn():
+    """reference -> pi_ref, bellman_residual -> certificate, objective -> value (one release)."""
+    mdp = TabularMDP(np.ones((1, 2, 1)), [[1.0, 0.0]], 0.5)
+    ref = np.array([0.25, 0.75])
+    with pytest.warns(DeprecationWarning, match="'reference' is deprecated, use 'pi_ref'"):
+        old = mdp.soft_solve(1.0, reference=ref)
+    new = mdp.soft_solve(1.0, pi_ref=ref)
+    np.testing.assert_array_equal(old.values, new.values)
+    with pytest.warns(DeprecationWarning, match="SoftSolveResult.bellman_residual is deprecated"):
+        assert new.bellman_residual == new.certificate
+    solved = mdp.solve("vi")
+    with pytest.warns(DeprecationWarning, match="SolveResult.bellman_residual is deprecated"):
+        assert solved.bellman_residual == solved.certificate
+    finite = TabularMDP(np.ones((1, 2, 1)), [[1.0, 0.0]], 1.0, horizon=2)
+    with pytest.warns(DeprecationWarning, match="'reference' is deprecated"):
+        fh = finite.backward_induction(beta=1.0, reference=ref)
+    np.testing.assert_array_equal(fh.policy, finite.backward_induction(beta=1.0, pi_ref=ref).policy)
+    with pytest.warns(DeprecationWarning, match="'reference' is deprecated"):
+        pi = softmax_policy(mdp, np.zeros((1, 2)), reference=ref)
+    np.testing.assert_allclose(pi, [ref])
+    with pytest.warns(DeprecationWarning, match="'reference' is deprecated"):
+        pg = softmax_policy_gradient(mdp, np.zeros((1, 2)), reference=ref)
+    with pytest.warns(DeprecationWarning, match="PolicyGradient.objective is deprecated"):
+        assert pg.objective == pg.value
+    with pytest.raises(TypeError, match="got both"):
+        mdp.soft_solve(1.0, reference=ref, pi_ref=ref)
+
+
+def test_results_share_the_base_and_old_module_paths_work():
+    from prefrl.mdp import (
+        Evaluation,
+        FiniteHorizonResult,
+        PolicyGradient,
+        Rollouts,
+        SoftSolveResult,
+        SolveResult,
+    )
+    from prefrl.mdp.core import TabularMDP as OldTabularMDP
+    from prefrl.mdp.gradients import softmax_policy_gradient as old_gradient
+    from prefrl.results import Result
+
+    assert OldTabularMDP is TabularMDP and old_gradient is softmax_policy_gradient
+    for cls in (Evaluation, SolveResult, SoftSolveResult, FiniteHorizonResult, PolicyGradient,
+                Rollouts):
+        assert issubclass(cls, Result)
+    mdp = TabularMDP(np.ones((1, 2, 1)), [[1.0, 0.0]], 0.5)
+    res = mdp.solve("mpi")
+    assert res["certificate"] == res.certificate and "converged" in res.keys()
+    assert mdp.soft_solve(1.0).to_dict()["converged"]

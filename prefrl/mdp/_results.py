@@ -1,10 +1,27 @@
-"""Frozen result objects returned by the solvers of :mod:`prefrl.mdp`."""
+r"""The result objects of :mod:`prefrl.mdp`, on the one base :class:`prefrl.results.Result`.
+
+- :class:`Evaluation`: :meth:`TabularMDP.evaluate`, exact :math:`V^\pi`, :math:`Q^\pi` and
+  :math:`J(\pi)` (a closed form);
+- :class:`SolveResult`: :meth:`TabularMDP.solve`, the certified optimum (VI, PI, MPI or LP) with
+  McQueen's bounds;
+- :class:`SoftSolveResult`: :meth:`TabularMDP.soft_solve`, the KL-regularised optimum;
+- :class:`FiniteHorizonResult`: :meth:`TabularMDP.backward_induction` (exact);
+- :class:`PolicyGradient`: :func:`softmax_policy_gradient` (exact);
+- :class:`Rollouts`: :meth:`TabularMDP.rollout`, sampled episodes.
+
+Renamed fields keep their old name for one release (reading it warns): ``bellman_residual`` is
+now ``certificate`` (:class:`SolveResult`, :class:`SoftSolveResult`), and ``objective`` is now
+``value`` (:class:`PolicyGradient`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
+
+from ..results import Result
 
 __all__ = [
     "Evaluation",
@@ -17,7 +34,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class Evaluation:
+class Evaluation(Result):
     r"""Exact values of one policy.
 
     Attributes
@@ -36,8 +53,8 @@ class Evaluation:
 
 
 @dataclass(frozen=True, eq=False)
-class SolveResult:
-    r"""Result of :meth:`TabularMDP.solve`, with its certificate.
+class SolveResult(Result):
+    r"""Result of :meth:`TabularMDP.solve <prefrl.mdp.TabularMDP.solve>`, with its certificate.
 
     Attributes
     ----------
@@ -51,8 +68,9 @@ class SolveResult:
         Sweeps (VI, MPI), policy improvements (PI) or simplex/IPM iterations (LP).
     method : str
         ``"vi"``, ``"pi"``, ``"mpi"`` or ``"lp"``.
-    bellman_residual : float
-        :math:`\|T\hat V - \hat V\|_\infty` for the returned values.
+    certificate : float
+        The Bellman residual :math:`\|T\hat V - \hat V\|_\infty` of the returned values
+        (``bellman_residual`` is its deprecated name).
     value_error_bound : float
         Guaranteed :math:`\|\hat V - V^*\|_\infty`.
     suboptimality_bound : float
@@ -66,10 +84,11 @@ class SolveResult:
     policy: np.ndarray
     iterations: int
     method: str
-    bellman_residual: float
+    certificate: float
     value_error_bound: float
     suboptimality_bound: float
     converged: bool
+    _renamed: ClassVar[dict[str, str]] = {"bellman_residual": "certificate"}
 
     @property
     def actions(self) -> np.ndarray:
@@ -78,8 +97,8 @@ class SolveResult:
 
 
 @dataclass(frozen=True, eq=False)
-class SoftSolveResult:
-    r"""Result of :meth:`TabularMDP.soft_solve` (KL-regularised optimum).
+class SoftSolveResult(Result):
+    r"""Result of :meth:`TabularMDP.soft_solve <prefrl.mdp.TabularMDP.soft_solve>`.
 
     Attributes
     ----------
@@ -90,14 +109,18 @@ class SoftSolveResult:
     policy : array, shape (S, A)
         :math:`\pi \propto \pi_{ref}\, e^{Q/\beta}`.
     log_policy : array, shape (S, A)
-        Its logarithm (``-inf`` where the reference is zero).
+        Its logarithm (``-inf`` where :math:`\pi_{ref}` is zero).
     iterations : int
+        Soft value-iteration sweeps.
     beta : float
-    bellman_residual : float
-        :math:`\|T_\beta V - V\|_\infty` for the returned values.
+        The KL weight.
+    certificate : float
+        The soft Bellman residual :math:`\|T_\beta V - V\|_\infty` of the returned values
+        (``bellman_residual`` is its deprecated name).
     value_error_bound : float
         Guaranteed :math:`\|V - V^*_\beta\|_\infty`.
     converged : bool
+        Whether the stopping rule was met before ``max_iter``.
     """
 
     values: np.ndarray
@@ -106,14 +129,16 @@ class SoftSolveResult:
     log_policy: np.ndarray
     iterations: int
     beta: float
-    bellman_residual: float
+    certificate: float
     value_error_bound: float
     converged: bool
+    _renamed: ClassVar[dict[str, str]] = {"bellman_residual": "certificate"}
 
 
 @dataclass(frozen=True, eq=False)
-class FiniteHorizonResult:
-    r"""Result of :meth:`TabularMDP.backward_induction` (exact; no iteration error).
+class FiniteHorizonResult(Result):
+    r"""Result of :meth:`TabularMDP.backward_induction
+    <prefrl.mdp.TabularMDP.backward_induction>` (exact; no iteration error).
 
     Attributes
     ----------
@@ -126,7 +151,7 @@ class FiniteHorizonResult:
     expected_return : float
         :math:`\sum_s \mu_0(s) V_0(s)`.
     beta : float or None
-        Regularisation weight (None for the unregularised problem).
+        The KL weight (None for the unregularised problem).
     """
 
     values: np.ndarray
@@ -142,32 +167,34 @@ class FiniteHorizonResult:
 
 
 @dataclass(frozen=True, eq=False)
-class PolicyGradient:
-    r"""Exact objective and gradient of a tabular softmax policy.
+class PolicyGradient(Result):
+    r"""Exact objective and gradient of a tabular softmax policy (a closed form).
 
     Attributes
     ----------
-    objective : float
-        :math:`J(\theta)` (regularised when ``beta > 0``).
+    value : float
+        The objective :math:`J_\beta(\theta)` (regularised when ``beta > 0``; ``objective`` is its
+        deprecated name).
     gradient : array, shape (S, A)
-        :math:`\nabla_\theta J(\theta)`.
+        :math:`\nabla_\theta J_\beta(\theta)`.
     policy : array, shape (S, A)
         :math:`\pi_\theta`.
     occupancy : array, shape (S, A)
         Discounted state-action occupancy of :math:`\pi_\theta`.
     advantages : array, shape (S, A)
-        (Soft) advantages :math:`A(s, a)` of :math:`\pi_\theta`.
+        (Soft) advantages :math:`A_\beta(s, a)` of :math:`\pi_\theta`.
     """
 
-    objective: float
+    value: float
     gradient: np.ndarray
     policy: np.ndarray
     occupancy: np.ndarray
     advantages: np.ndarray
+    _renamed: ClassVar[dict[str, str]] = {"objective": "value"}
 
 
 @dataclass(frozen=True, eq=False)
-class Rollouts:
+class Rollouts(Result):
     """Sampled episodes: ``states`` (n, L + 1), ``actions`` (n, L), ``rewards`` (n, L)."""
 
     states: np.ndarray

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .core import TabularMDP
+from ._tabular import TabularMDP
 
 _WEIGHTS = st.sampled_from([0.0, 0.0, 0.0, 0.25, 0.5, 1.0, 3.0]) | st.floats(0.0, 1.0)
 _REWARDS = st.sampled_from([-1.0, 0.0, 0.0, 1.0]) | st.floats(-1.0, 1.0)

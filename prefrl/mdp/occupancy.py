@@ -26,7 +26,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .._deprecation import renamed_parameters
 from .._validation import check_in_range, check_stochastic_matrix
-from .core import TabularMDP
+from ._tabular import TabularMDP
 
 __all__ = [
     "cesaro_limit",
