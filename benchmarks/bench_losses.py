@@ -121,27 +121,12 @@ def _memory(case, backend, quick, threads):
 
 
 def _numpy_train_ipo(N, steps, lr, beta, w, lo):
-    """N independent 3-action bandits, full-batch Adam on the IPO loss, numpy reference."""
-    from prefrl import losses
+    """N independent 3-action bandits, full-batch Adam on the IPO loss: prefrl's numpy trainer."""
+    from prefrl.training import Adam, train_pairwise
 
-    theta = np.zeros((N, 3))
-    m1, m2 = np.zeros_like(theta), np.zeros_like(theta)
-    rows = np.arange(N)[:, None]
-    zeros = np.zeros(N * w.shape[1])
-    for t in range(1, steps + 1):
-        logp = theta - np.log(np.exp(theta).sum(1, keepdims=True))
-        cw, cl = logp[rows, w].ravel(), logp[rows, lo].ravel()
-        _, (gw, gl, _, _) = losses.value_and_grad("ipo", cw, cl, zeros, zeros, beta=beta)
-        gw, gl = gw.reshape(w.shape) / w.shape[1], gl.reshape(w.shape) / w.shape[1]
-        g_logp = np.zeros_like(theta)
-        np.add.at(g_logp, (np.broadcast_to(rows, w.shape), w), gw)
-        np.add.at(g_logp, (np.broadcast_to(rows, lo.shape), lo), gl)
-        p = np.exp(logp)
-        g = g_logp - p * g_logp.sum(1, keepdims=True)  # through log_softmax
-        m1 = 0.9 * m1 + 0.1 * g
-        m2 = 0.999 * m2 + 0.001 * g * g
-        theta -= lr * (m1 / (1 - 0.9**t)) / (np.sqrt(m2 / (1 - 0.999**t)) + 1e-8)
-    return theta
+    res = train_pairwise("ipo", w, lo, beta=beta, n_steps=steps, batch_size=None,
+                         optimizer=Adam(lr=lr), init=np.zeros(3), record_every=steps)
+    return res.logits
 
 
 def bench_bandits(N, steps, device):
@@ -154,11 +139,11 @@ def bench_bandits(N, steps, device):
     lo = (w + rng.integers(1, 3, (N, 6))) % 3
     ref = torch.zeros(N, 3, dtype=torch.float64, device=device)
     tw, tlo = torch.as_tensor(w, device=device), torch.as_tensor(lo, device=device)
-    train_bandits(tw[:8], tlo[:8], loss="ipo", beta=0.5, ref_logits=ref[:8], steps=2)
+    train_bandits(tw[:8], tlo[:8], loss="ipo", beta=0.5, ref_logits=ref[:8], n_steps=2)
     if device == "cuda":
         torch.cuda.synchronize()
     t = time.perf_counter()
-    res = train_bandits(tw, tlo, loss="ipo", beta=0.5, ref_logits=ref, steps=steps, lr=0.01)
+    res = train_bandits(tw, tlo, loss="ipo", beta=0.5, ref_logits=ref, n_steps=steps, lr=0.01)
     if device == "cuda":
         torch.cuda.synchronize()
     t_torch = time.perf_counter() - t

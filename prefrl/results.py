@@ -61,6 +61,12 @@ def _short(x: Any) -> str:
         if x.size <= _ARRAY_SHOWN:
             return "array(" + np.array2string(x, separator=", ", precision=6, prefix="array(") + ")"
         return f"<array shape={x.shape} dtype={x.dtype}>"
+    shape = getattr(x, "shape", None)
+    if shape is not None and hasattr(x, "dtype") and not isinstance(x, np.generic):
+        # another array type (a torch tensor, ...): by shape when large
+        if int(np.prod(tuple(shape))) > _ARRAY_SHOWN:
+            return f"<{type(x).__name__} shape={tuple(shape)} dtype={x.dtype}>"
+        return repr(x)
     if isinstance(x, float | np.floating):
         return f"{float(x):.6g}"
     if isinstance(x, list | tuple) and len(x) > _ARRAY_SHOWN:

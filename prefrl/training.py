@@ -11,6 +11,12 @@ run in seconds.
 The gradient in the logits uses the loss's analytic gradient in the log-probabilities
 (:func:`prefrl.losses.value_and_grad`) and the softmax score
 :math:`\partial \log \pi_\theta(y) / \partial \theta = e_y - \pi_\theta`.
+
+The map of the file: :func:`train_pairwise` (the trainer, Azar et al. 2024, Sec. 5.4) and its
+result :class:`TrainingResult`; :func:`pairwise_loss_and_grad` (the mean loss and its gradient in
+the logits); the optimiser definitions :class:`SGD` and :class:`Adam` (Kingma and Ba 2015);
+:func:`expand_grid` (hyperparameter sweeps as per-run arrays). The torch counterpart is
+:func:`prefrl.torch.train_bandits`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._deprecation import renamed_parameters
 from ._validation import (
     as_rng,
     check_array,
@@ -31,11 +38,15 @@ from ._validation import (
     check_stochastic_matrix,
 )
 from .policies import log_softmax
+from .results import Result
 
 __all__ = ["SGD", "Adam", "TrainingResult", "expand_grid", "pairwise_loss_and_grad", "train_pairwise"]
 
 #: Losses whose value couples the examples of a batch (they sort it): never mix runs in one call.
 _BATCH_COUPLED = frozenset({"aot", "aot_unpaired"})
+
+#: a run whose final full-dataset gradient has max-norm at most this is called converged
+STATIONARY_TOL = 1e-8
 
 
 def _per_run(x, name: str, n_runs: int | None, *, positive: bool = True) -> np.ndarray:
@@ -149,7 +160,7 @@ class Adam:
 
 
 @dataclass(frozen=True, eq=False)
-class TrainingResult:
+class TrainingResult(Result):
     """The outcome of :func:`train_pairwise`.
 
     Attributes
@@ -162,8 +173,11 @@ class TrainingResult:
         Number of optimiser steps.
     certificate : array, shape (n_runs,)
         Max-norm of the full-dataset gradient in the logits at the end (0 at a stationary point).
+    converged : array of bool, shape (n_runs,)
+        ``certificate <= 1e-8`` (a property): the run ends at a stationary point of the
+        full-dataset loss up to rounding (the trainer itself runs its ``n_steps`` regardless).
     steps : array of int, shape (n_records,)
-        Steps at which the policy was recorded (0 is the initial policy).
+        Step indices at which the policy was recorded (0 is the initial policy).
     policies : array, shape (n_records, n_runs, K)
         The recorded policies.
     losses : array, shape (n_records, n_runs)
@@ -180,6 +194,11 @@ class TrainingResult:
     policies: np.ndarray
     losses: np.ndarray
     logits: np.ndarray
+
+    @property
+    def converged(self) -> np.ndarray:
+        """Whether each run ends at a stationary point: ``certificate <= 1e-8``."""
+        return self.certificate <= STATIONARY_TOL
 
 
 def _loss_fn(loss: str):
@@ -266,6 +285,9 @@ def _beta_groups(loss, fn, beta, n_runs):
 
 
 def _log_softmax_rows(theta):
+    # The inner loop's log-softmax (a fast path: no validation, no scipy call); the result the
+    # user gets goes through prefrl.policies.log_softmax. Kept as is so that runs stay bitwise
+    # identical.
     m = np.max(theta, axis=1, keepdims=True)
     z = theta - m
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -299,6 +321,7 @@ def _loss_and_grad(loss, theta, w, lo, log_ref, groups, options):
     return values, grad
 
 
+@renamed_parameters(init_logits="init")
 def train_pairwise(
     loss: str,
     winners,
@@ -308,11 +331,11 @@ def train_pairwise(
     n_steps: int,
     batch_size: int | None,
     optimizer,
-    rng,
+    rng=None,
     n_actions: int | None = None,
     pi_ref=None,
     n_runs: int | None = None,
-    init_logits=None,
+    init=None,
     record_every: int = 1,
     **loss_options,
 ) -> TrainingResult:
@@ -343,17 +366,18 @@ def train_pairwise(
         ``None`` uses the whole dataset every step (deterministic full-batch training).
     optimizer : SGD or Adam
         Its ``lr`` may be an array of shape (n_runs,).
-    rng : numpy Generator or int seed
-        Source of the mini-batches (runs differ by their draws, so "seeds" are runs).
+    rng : numpy Generator or int seed, optional
+        Source of the mini-batches (runs differ by their draws, so "seeds" are runs); required
+        when ``batch_size`` is given, unused (and optional) for full-batch training.
     n_actions : int, optional
-        K; inferred from ``pi_ref`` or ``init_logits`` when given, else from the data.
+        K; inferred from ``pi_ref`` or ``init`` when given, else from the data.
     pi_ref : array, shape (K,) or (n_runs, K), optional
         Reference policy (uniform by default); must be positive on compared actions.
     n_runs : int, optional
         Number of runs; inferred from the per-run arguments (1 if all are shared).
-    init_logits : array, shape (K,) or (n_runs, K), optional
-        Initial :math:`\theta`; default :math:`\log \pi_{ref}` (zero logits for a uniform
-        reference, the paper's initialisation).
+    init : array, shape (K,) or (n_runs, K), optional
+        Initial logits :math:`\theta`; default :math:`\log \pi_{ref}` (zero logits for a uniform
+        reference, the paper's initialisation). The keyword ``init_logits`` is deprecated.
     record_every : int >= 1
         Record the policy every this many steps (and at the last step).
     **loss_options
@@ -370,9 +394,9 @@ def train_pairwise(
     solution, gaps :math:`1/(3\tau)`:
 
     >>> res = train_pairwise("ipo", [0, 1, 0], [1, 2, 2], beta=0.5, n_steps=2000, batch_size=None,
-    ...                      optimizer=SGD(lr=0.5), rng=0, n_actions=3)
-    >>> res.policy.round(4), bool(res.certificate[0] < 1e-10)
-    (array([[0.5627, 0.2889, 0.1483]]), True)
+    ...                      optimizer=SGD(lr=0.5), n_actions=3)
+    >>> res.policy.round(4), bool(res.certificate[0] < 1e-10), res.converged
+    (array([[0.5627, 0.2889, 0.1483]]), True, array([ True]))
     """
     _loss_fn(loss)
     w = np.asarray(winners)
@@ -389,11 +413,12 @@ def train_pairwise(
         batch_size = check_integer(batch_size, "batch_size", minimum=1)
     if not isinstance(optimizer, (SGD, Adam)):
         raise TypeError(f"optimizer must be an SGD or Adam instance, got {type(optimizer).__name__}")
-    rng = as_rng(rng)
+    if batch_size is not None:
+        rng = as_rng(rng)  # mini-batches are drawn: rng is required
 
     # Number of actions and runs.
     K = None if n_actions is None else check_integer(n_actions, "n_actions", minimum=2)
-    for arr, nm in ((pi_ref, "pi_ref"), (init_logits, "init_logits")):
+    for arr, nm in ((pi_ref, "pi_ref"), (init, "init")):
         if arr is not None:
             k = np.shape(arr)[-1]
             if K is not None and k != K:
@@ -409,7 +434,7 @@ def train_pairwise(
     for arr in (beta, optimizer.lr):
         if arr is not None and np.ndim(arr) == 1 and np.size(arr) > 1:
             sizes.add(np.size(arr))
-    for arr in (pi_ref, init_logits):
+    for arr in (pi_ref, init):
         if arr is not None and np.ndim(arr) == 2:
             sizes.add(np.shape(arr)[0])
     if n_runs is not None:
@@ -429,10 +454,10 @@ def train_pairwise(
         raise ValueError(f"pi_ref[{r_}, {k_}] = 0 but action {k_} is compared")
     with np.errstate(divide="ignore"):
         log_ref = np.log(ref)
-    if init_logits is None:
+    if init is None:
         theta = np.where(ref > 0, log_ref, -np.inf)
     else:
-        theta = np.broadcast_to(check_array(init_logits, "init_logits", ndim=(1, 2)), (R, K))
+        theta = np.broadcast_to(check_array(init, "init", ndim=(1, 2)), (R, K))
     theta = np.array(theta, dtype=float)
     beta_arr = None if beta is None else np.broadcast_to(_per_run(beta, "beta", R), (R,))
     lr = optimizer.lr

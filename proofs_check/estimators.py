@@ -3,6 +3,17 @@
 Each check compares :mod:`prefrl.losses` with an independent computation: the leave-one-out
 baseline computed by brute force, the expectation of an estimator computed by exact enumeration
 over every group of samples of a small softmax bandit, the return-to-go summed directly.
+
+The checks (each with its instance generator):
+
+- ``estimators.rloo_leave_one_out_identity`` (:func:`rloo_leave_one_out_identity`,
+  :func:`draw_groups`): Kool, van Hoof and Welling (2019); Ahmadian et al. (2024), Eq. 6.
+- ``estimators.rloo_gradient_unbiased`` (:func:`rloo_gradient_unbiased`, :func:`draw_bandit`):
+  the RLOO policy gradient is unbiased, by exact enumeration of every group of samples.
+- ``estimators.reinforce_pp_return_to_go`` (:func:`reinforce_pp_return_to_go`,
+  :func:`draw_tokens`): Hu (2025), "REINFORCE++", Eqs. 4-7.
+- ``estimators.kl_estimators_k1_k3_unbiased`` (:func:`kl_estimators_k1_k3_unbiased`,
+  :func:`draw_pair`): Schulman (2020), "Approximating KL divergence".
 """
 
 from __future__ import annotations

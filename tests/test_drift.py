@@ -34,8 +34,8 @@ _scale = st.floats(0.05, 10.0)
 def _drifts(draw_clip, alpha, beta):
     return {
         "ppo": (lambda r, A: ppo_drift(r, A, clip=draw_clip), {"clip": draw_clip}),
-        "lpo": (lambda r, A: lpo_drift(r, A, alpha=alpha, beta=beta),
-                {"alpha": alpha, "beta": beta}),
+        "lpo": (lambda r, A: lpo_drift(r, A, alpha=alpha, alpha_neg=beta),
+                {"alpha": alpha, "alpha_neg": beta}),
     }
 
 
@@ -102,8 +102,8 @@ def test_gradients_vs_finite_differences(pair, clip, alpha, beta):
     r, A = r[ok], A[ok]
     if r.size == 0:
         return
-    cases = [("ppo_drift", {"clip": clip}), ("lpo_drift", {"alpha": alpha, "beta": beta}),
-             ("drift_objective", {"drift": "lpo", "alpha": alpha, "beta": beta}),
+    cases = [("ppo_drift", {"clip": clip}), ("lpo_drift", {"alpha": alpha, "alpha_neg": beta}),
+             ("drift_objective", {"drift": "lpo", "alpha": alpha, "alpha_neg": beta}),
              ("drift_objective", {"drift": "ppo", "clip": clip})]
     for name, opts in cases:
         fn = getattr(losses, name)
@@ -120,9 +120,9 @@ def test_gradients_vs_finite_differences(pair, clip, alpha, beta):
 @given(pair=_pairs(8), clip=st.floats(0.0, 1.0), alpha=_scale, beta=_scale)
 def test_torch_twins_values_and_autograd(pair, clip, alpha, beta):
     r, A = pair
-    cases = [("ppo_drift", {"clip": clip}), ("lpo_drift", {"alpha": alpha, "beta": beta}),
+    cases = [("ppo_drift", {"clip": clip}), ("lpo_drift", {"alpha": alpha, "alpha_neg": beta}),
              ("drift_objective", {"drift": "ppo", "clip": clip}),
-             ("drift_objective", {"drift": "lpo", "alpha": alpha, "beta": beta})]
+             ("drift_objective", {"drift": "lpo", "alpha": alpha, "alpha_neg": beta})]
     for name, opts in cases:
         want, (g_r, g_A) = value_and_grad(name, r, A, **opts)
         tr = torch.tensor(r, requires_grad=True)
@@ -189,8 +189,8 @@ def test_validation_errors():
         ppo_drift([1.0], [1.0], clip=1.5)
     with pytest.raises(ValueError, match="alpha"):
         lpo_drift([1.0], [1.0], alpha=0.0)
-    with pytest.raises(ValueError, match="beta"):
-        lpo_drift([1.0], [1.0], beta=-1.0)
+    with pytest.raises(ValueError, match="alpha_neg"):
+        lpo_drift([1.0], [1.0], alpha_neg=-1.0)
     with pytest.raises(ValueError, match="drift"):
         drift_objective([1.0], [1.0], "trpo")
     with pytest.raises(ValueError, match="clip"):
@@ -201,3 +201,22 @@ def test_validation_errors():
         tl.ppo_drift(torch.ones(2), torch.ones(3))
     with pytest.raises(ValueError, match="drift"):
         tl.drift_objective([1.0], [1.0], "nope")
+
+
+def test_lpo_old_keyword_beta_still_works_and_warns():
+    """LPO's beta is now alpha_neg (beta in prefrl is the KL weight): the old keyword warns."""
+    r, A = [0.5, 2.0], [-1.0, -1.0]
+    want = lpo_drift(r, A, alpha_neg=0.3)
+    with pytest.warns(DeprecationWarning, match="alpha_neg"):
+        np.testing.assert_array_equal(lpo_drift(r, A, beta=0.3), want)
+    with pytest.warns(DeprecationWarning, match="alpha_neg"):
+        np.testing.assert_array_equal(drift_objective(r, A, "lpo", beta=0.3),
+                                      drift_objective(r, A, "lpo", alpha_neg=0.3))
+    with pytest.warns(DeprecationWarning, match="alpha_neg"):
+        np.testing.assert_array_equal(value_and_grad("lpo_drift", r, A, beta=0.3).values, want)
+    with pytest.warns(DeprecationWarning, match="alpha_neg"):
+        np.testing.assert_array_equal(tl.lpo_drift(r, A, beta=0.3).numpy(), want)
+    with pytest.warns(DeprecationWarning, match="alpha_neg"):
+        tl.drift_objective(r, A, "lpo", beta=0.3)
+    with pytest.raises(TypeError, match="alpha_neg"):
+        lpo_drift(r, A, beta=0.3, alpha_neg=0.3)

@@ -391,7 +391,8 @@ def test_policy_gradient_extremes_finite(dtype):
 
 from prefrl.testing import SPECS, loss_inputs  # noqa: E402
 
-_KINKED = {"hinge", "aot", "aot_unpaired", "ppo_clip_loss", "cispo_loss"}  # tested above
+_KINKED = {"hinge", "aot", "aot_unpaired", "ppo_clip_loss", "cispo_loss",  # tested above
+           "ppo_drift"}  # tested in test_drift.py; all: by check_loss's one-sided rule below
 
 
 @pytest.mark.parametrize("name", sorted(n for n in SPECS if n in losses.GRADIENTS
@@ -432,3 +433,125 @@ def test_gradient_registry_rejects_a_second_function_but_not_a_reimport():
             register_gradient("_test_dup")(lambda x: x)
     finally:
         GRADIENTS.pop("_test_dup", None)
+
+
+# ------------------------------------------------------- one declaration per loss, every part
+
+
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
+def test_every_registered_loss_has_all_its_parts(name):
+    """Numpy value, analytic gradient (vs one-sided finite differences), torch twin, spec."""
+    from prefrl.testing import check_loss
+
+    spec = losses.LOSSES[name]
+    assert getattr(losses, name) is spec.function
+    assert spec.name in losses.__all__ and spec.function.__name__ == spec.name
+    assert SPECS[name]["arrays"] == spec.arrays and SPECS[name]["kind"] == spec.kind
+    # only an advantage estimator (a constant of the loss that uses it) has no gradient
+    assert (name in losses.GRADIENTS) != name.endswith("_advantages")
+    for fam, reg in (("pairwise", losses.PAIRWISE), ("reference_free", losses.REFERENCE_FREE)):
+        assert (name in reg) == (fam in spec.families)
+    check_loss(name, max_examples=8)
+
+
+def _unregister(*names):
+    for n in names:
+        losses.LOSSES.pop(n, None)
+        losses.GRADIENTS.pop(n, None)
+        losses.PAIRWISE.pop(n, None)
+
+
+def _square_vg(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *, beta,
+               factor=1.0):
+    c, r, rc, rr = (np.asarray(a, dtype=float) for a in (chosen_logps, rejected_logps,
+                                                           ref_chosen_logps, ref_rejected_logps))
+    z = (c - rc) - (r - rr) - 1.0 / beta
+    g = 2 * z * factor
+    return losses.ValueAndGrad(z * z, (g, -g, -g, g))
+
+
+def test_register_loss_declares_every_part_at_once():
+    @losses.register_loss("_test_square", kind="pair", gradient=_square_vg,
+                          defaults=dict(beta=0.5), aliases=("_test_sq",), families=("pairwise",))
+    def _test_square(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *,
+                     beta):
+        return _square_vg(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
+                          beta=beta).values
+
+    try:
+        for n in ("_test_square", "_test_sq"):
+            assert losses.LOSSES[n].function is _test_square
+            assert losses.PAIRWISE[n] is _test_square and n in SPECS
+        assert SPECS["_test_sq"]["arrays"] == ("chosen_logps", "rejected_logps",
+                                               "ref_chosen_logps", "ref_rejected_logps")
+        v, g = value_and_grad("_test_sq", [2.0], [0.0], [0.0], [0.0], beta=1.0)
+        assert v.tolist() == [1.0] and g[0].tolist() == [2.0]
+        from prefrl.testing import check_loss, golden_cases
+
+        check_loss("_test_square", max_examples=5, torch=False)
+        # a loss registered later draws its golden case from its own stream: the others stay
+        assert golden_cases()["ipo"] == _golden_ipo()
+        with pytest.raises(ValueError, match="registered twice"):
+            losses.register_loss("_test_square", kind="pair", gradient=_square_vg)(
+                lambda chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps: 0)
+    finally:
+        _unregister("_test_square", "_test_sq")
+    assert "_test_square" not in SPECS
+
+
+def _golden_ipo():
+    from prefrl.testing import golden_cases
+
+    return golden_cases()["ipo"]
+
+
+def test_check_loss_catches_a_wrong_gradient_and_a_missing_twin():
+    from functools import partial
+
+    from prefrl.testing import check_loss
+
+    @losses.register_loss("_test_wrong", kind="pair", gradient=partial(_square_vg, factor=1.5),
+                          defaults=dict(beta=0.5))
+    def _test_wrong(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *, beta):
+        return _square_vg(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
+                          beta=beta).values
+
+    try:
+        with pytest.raises(AssertionError, match="analytic gradient"):
+            check_loss("_test_wrong", max_examples=10, torch=False)
+    finally:
+        _unregister("_test_wrong")
+
+    @losses.register_loss("_test_twinless", kind="pair", gradient=_square_vg,
+                          defaults=dict(beta=0.5))
+    def _test_twinless(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *,
+                       beta):
+        return _square_vg(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
+                          beta=beta).values
+
+    try:
+        check_loss("_test_twinless", max_examples=3, torch=False)
+        pytest.importorskip("torch")
+        with pytest.raises(AssertionError, match="no torch twin"):
+            check_loss("_test_twinless", max_examples=3, torch=True)
+    finally:
+        _unregister("_test_twinless")
+    with pytest.raises(ValueError, match="name"):
+        check_loss("not-a-loss")
+
+
+def test_register_loss_validates_the_declaration():
+    def f(chosen_logps, rejected_logps, *, beta):
+        return chosen_logps
+
+    with pytest.raises(ValueError, match="kind"):
+        losses.register_loss("_t", kind="pairs", gradient=None)
+    with pytest.raises(ValueError, match="families"):
+        losses.register_loss("_t", kind="pair", gradient=None, families=("dpo",))
+    with pytest.raises(ValueError, match="extras"):
+        losses.register_loss("_t", kind="pair", gradient=None, extras={"x": "bananas"})
+    with pytest.raises(ValueError, match="defaults"):
+        losses.register_loss("_t", kind="pair", gradient=None, defaults={"gamma": 1.0})(f)
+    with pytest.raises(TypeError, match="gradient"):
+        losses.register_loss("_t", kind="pair", gradient=3)
+    assert "_t" not in losses.LOSSES

@@ -21,7 +21,7 @@ OPTIONS = {
     "robust_dpo": dict(label_smoothing=0.2),
     "robust": dict(label_smoothing=0.2),
     "exo_pair": dict(label_smoothing=0.05),
-    "discopop": dict(tau=0.05),
+    "discopop": dict(temperature=0.05),
     "aot": dict(label_smoothing=0.1),
 }
 
@@ -301,3 +301,23 @@ def test_label_smoothing_ranges():
                     rejected_win_prob=[0, 0])
     with pytest.raises(ValueError, match="name"):
         value_and_grad("nope", one)
+
+
+def test_renamed_keywords_still_work_and_warn():
+    """discopop's tau is now temperature, simpo's gamma margin (tau and gamma are the glossary's
+    entropy weight and discount): the old keywords warn and give the same numbers."""
+    x = [np.array([-1.0, -3.0]), np.array([-2.0, -1.0]), np.array([-1.5, -1.0]),
+         np.array([-1.5, -2.0])]
+    want = losses.discopop(*x, beta=0.5, temperature=0.1)
+    with pytest.warns(DeprecationWarning, match="temperature"):
+        np.testing.assert_array_equal(losses.discopop(*x, beta=0.5, tau=0.1), want)
+    with pytest.warns(DeprecationWarning, match="temperature"):
+        np.testing.assert_array_equal(value_and_grad("discopop", *x, beta=0.5, tau=0.1).values,
+                                      want)
+    lengths = dict(chosen_lengths=[2.0, 3.0], rejected_lengths=[4.0, 1.0])
+    want = losses.simpo(x[0], x[1], beta=2.0, margin=0.3, **lengths)
+    with pytest.warns(DeprecationWarning, match="margin"):
+        np.testing.assert_array_equal(losses.simpo(x[0], x[1], beta=2.0, gamma=0.3, **lengths),
+                                      want)
+    with pytest.raises(TypeError, match="margin"):
+        losses.simpo(x[0], x[1], beta=2.0, gamma=0.3, margin=0.3, **lengths)

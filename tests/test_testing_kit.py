@@ -172,3 +172,27 @@ def test_kit_validation():
         assert_matches_reference(stable_dpo, "not-a-loss")
     with pytest.raises(ValueError, match="optional"):
         assert_matches_reference(stable_dpo, "dpo", extra=("chosen_lengths",))
+
+
+def test_reproducible_by_design_and_the_old_seed_keyword():
+    """derandomize=True (the default) draws the same examples every run; ``seed`` (whose value was
+    never used) still works and warns."""
+    seen = [[], []]
+    for run in seen:
+        def record(cw, cl, rw, rl, *, beta, _run=run):
+            _run.append(cw.copy())
+            return stable_dpo(cw, cl, rw, rl, beta=beta)
+
+        assert_matches_reference(record, "dpo", beta=0.3, max_examples=5)
+    assert len(seen[0]) == len(seen[1]) and all(
+        np.array_equal(a, b) for a, b in zip(*seen))
+    with pytest.warns(DeprecationWarning, match="derandomize"):
+        assert_matches_reference(stable_dpo, "dpo", beta=0.3, max_examples=5, seed=0)
+
+
+def test_kit_covers_every_registered_loss():
+    from prefrl.testing import check_loss  # noqa: F401  (the parts themselves: test_losses_families)
+
+    assert set(SPECS) == set(losses.LOSSES)
+    for name in ("ppo_drift", "lpo_drift", "drift_objective"):
+        assert SPECS[name]["kind"] == "ratio" and SPECS[name]["arrays"] == ("ratio", "advantages")

@@ -95,7 +95,7 @@ def test_gradcheck(name):
         return
     # a fixed, generic, tie-free input drawn deterministically by numpy
     rng = np.random.default_rng(1)
-    from prefrl.testing.golden import _draw
+    from prefrl.testing._golden import _draw
 
     arrays, kwargs = _draw(name, rng)
     # keep away from the extreme pair that golden cases include (finite differences need
@@ -191,10 +191,10 @@ def test_batched_training_equals_separate_runs():
     ref = torch.log(torch.tensor([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]], dtype=torch.float64))
     w = torch.tensor([[0, 1, 2, 0], [2, 2, 1, 0]])
     lo = torch.tensor([[1, 2, 0, 2], [0, 1, 0, 1]])
-    both = train_bandits(w, lo, loss="dpo", beta=0.5, ref_logits=ref, steps=60, lr=0.05,
+    both = train_bandits(w, lo, loss="dpo", beta=0.5, ref_logits=ref, n_steps=60, lr=0.05,
                          batch_size=None)
     for i in range(2):
-        one = train_bandits(w[i], lo[i], loss="dpo", beta=0.5, ref_logits=ref[i], steps=60,
+        one = train_bandits(w[i], lo[i], loss="dpo", beta=0.5, ref_logits=ref[i], n_steps=60,
                             lr=0.05)
         torch.testing.assert_close(both.logits[i], one.logits[0], rtol=1e-12, atol=1e-12)
 
@@ -205,7 +205,7 @@ def test_ipo_training_reaches_closed_form():
     w, lo = torch.tensor([0, 1, 0]), torch.tensor([1, 2, 2])
     for beta in betas:
         res = train_bandits(w, lo, loss="ipo", beta=beta, ref_logits=torch.zeros(3,
-                            dtype=torch.float64), steps=30, lr=0.5, optimizer="sgd",
+                            dtype=torch.float64), n_steps=30, lr=0.5, optimizer="sgd",
                             record_every=10)
         gaps = res.logits[0, :2] - res.logits[0, 1:]
         torch.testing.assert_close(gaps, torch.full((2,), 1 / (3 * beta), dtype=torch.float64),
@@ -228,14 +228,79 @@ def test_beta_sweep_in_one_call():
     betas = torch.tensor([0.1, 0.5, 1.0, 0.5], dtype=torch.float64)
     w, lo = torch.tensor([0, 1, 0]), torch.tensor([1, 2, 2])
     ref = torch.zeros(4, 3, dtype=torch.float64)
-    res = train_bandits(w, lo, loss="ipo", beta=betas, ref_logits=ref, steps=30, lr=0.5,
+    res = train_bandits(w, lo, loss="ipo", beta=betas, ref_logits=ref, n_steps=30, lr=0.5,
                         optimizer="sgd")
     gaps = res.logits[:, :2] - res.logits[:, 1:]
     torch.testing.assert_close(gaps, (1 / (3 * betas))[:, None].expand(4, 2), rtol=1e-9,
                                atol=1e-9)
-    one = train_bandits(w, lo, loss="dpo", beta=0.5, ref_logits=ref[0], steps=20, lr=0.05)
-    many = train_bandits(w, lo, loss="dpo", beta=[0.5, 0.1], ref_logits=ref[:2], steps=20,
+    one = train_bandits(w, lo, loss="dpo", beta=0.5, ref_logits=ref[0], n_steps=20, lr=0.05)
+    many = train_bandits(w, lo, loss="dpo", beta=[0.5, 0.1], ref_logits=ref[:2], n_steps=20,
                          lr=0.05)
     torch.testing.assert_close(many.logits[0], one.logits[0], rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="beta"):
         train_bandits(w, lo, loss="ipo", beta=[0.5, 0.1, 0.2], ref_logits=ref[:2])
+
+
+def test_train_bandits_renamed_keywords_and_rng_rule():
+    """init_logits -> init, steps -> n_steps, seed -> rng (old keywords warn); a mini-batch run
+    without rng warns and uses seed 0 (one release); rng may be a seed or a generator."""
+    from prefrl.results import Result
+    from prefrl.torch import BanditTrainingResult
+
+    ref = torch.zeros(2, 3, dtype=torch.float64)
+    w, lo = torch.tensor([0, 1, 0]), torch.tensor([1, 2, 2])
+    kw = dict(loss="dpo", beta=0.5, ref_logits=ref, lr=0.05, batch_size=2)
+    new = train_bandits(w, lo, init=ref + 0.1, n_steps=7, rng=3, **kw)
+    with pytest.warns(DeprecationWarning, match="init"):
+        old = train_bandits(w, lo, init_logits=ref + 0.1, n_steps=7, rng=3, **kw)
+    torch.testing.assert_close(old.logits, new.logits, rtol=0, atol=0)
+    with pytest.warns(DeprecationWarning, match="n_steps"):
+        old = train_bandits(w, lo, init=ref + 0.1, steps=7, rng=3, **kw)
+    torch.testing.assert_close(old.logits, new.logits, rtol=0, atol=0)
+    with pytest.warns(DeprecationWarning, match="rng"):
+        old = train_bandits(w, lo, init=ref + 0.1, n_steps=7, seed=3, **kw)
+    torch.testing.assert_close(old.logits, new.logits, rtol=0, atol=0)
+    with pytest.warns(DeprecationWarning, match="pass rng"):
+        zero = train_bandits(w, lo, init=ref + 0.1, n_steps=7, **kw)
+    same = train_bandits(w, lo, init=ref + 0.1, n_steps=7, rng=torch.Generator().manual_seed(0),
+                         **kw)
+    torch.testing.assert_close(zero.logits, same.logits, rtol=0, atol=0)
+    with pytest.raises(TypeError, match="rng"):
+        train_bandits(w, lo, n_steps=1, rng="zero", **kw)
+    assert isinstance(new, BanditTrainingResult) and isinstance(new, Result)
+    assert new.iterations == 7 and new.certificate.shape == (2,)
+    with pytest.warns(DeprecationWarning, match="value"):
+        torch.testing.assert_close(new.loss, new.value)
+
+
+def test_train_bandits_certificate_and_converged():
+    """Full-batch SGD on IPO reaches the closed form: the gradient certificate vanishes."""
+    res = train_bandits(torch.tensor([0, 1, 0]), torch.tensor([1, 2, 2]), loss="ipo", beta=0.5,
+                        ref_logits=torch.zeros(3, dtype=torch.float64), n_steps=50, lr=0.5,
+                        optimizer="sgd")
+    assert bool(res.converged.all()) and float(res.certificate.max()) < 1e-10
+    short = train_bandits(torch.tensor([0, 1, 0]), torch.tensor([1, 2, 2]), loss="ipo", beta=0.5,
+                          ref_logits=torch.zeros(3, dtype=torch.float64), n_steps=1, lr=0.01,
+                          optimizer="sgd")
+    assert not bool(short.converged.any())
+    # the certificate is the max-norm of the full-dataset gradient in the logits
+    theta = short.logits.clone().requires_grad_(True)
+    logp = torch.log_softmax(theta, dim=1)
+    w, lo = torch.tensor([0, 1, 0]), torch.tensor([1, 2, 2])
+    z = torch.full((3,), -np.log(3.0), dtype=torch.float64)
+    tl.ipo(logp[0, w], logp[0, lo], z, z, beta=0.5).mean().backward()
+    torch.testing.assert_close(short.certificate[0], theta.grad.abs().max())
+
+
+# ------------------------------------------------------------------ every loss has its twin
+
+
+def test_every_registered_loss_has_a_torch_twin_with_its_docstring():
+    for name, spec in losses.LOSSES.items():
+        twin = getattr(tl, name, None)
+        assert callable(twin), f"no torch twin prefrl.torch.losses.{name}"
+        if name == spec.name:
+            assert name in tl.__all__, name
+            assert ".. math::" in twin.__doc__ and ">>> " in twin.__doc__, name
+    assert set(tl.PAIRWISE) == set(losses.PAIRWISE)
+    assert set(tl.REFERENCE_FREE) == set(losses.REFERENCE_FREE)

@@ -181,3 +181,25 @@ def test_input_errors():
         SGD(lr=0.1, momentum=1.0)
     with pytest.raises(ValueError, match="winners"):
         pairwise_loss_and_grad("dpo", np.zeros((1, 2)), [[2]], [[0]], np.zeros((1, 2)), [1.0])
+
+
+def test_renamed_init_and_the_rng_rule():
+    """init_logits -> init (the old keyword warns); rng is needed only to draw mini-batches."""
+    from prefrl.results import Result
+    from prefrl.training import TrainingResult
+
+    kw = dict(beta=0.5, n_steps=20, optimizer=SGD(lr=0.1), n_actions=3)
+    new = train_pairwise("dpo", [0, 1], [1, 2], batch_size=None, init=[0.3, 0.0, -0.2], **kw)
+    with pytest.warns(DeprecationWarning, match="init"):
+        old = train_pairwise("dpo", [0, 1], [1, 2], batch_size=None,
+                             init_logits=[0.3, 0.0, -0.2], **kw)
+    np.testing.assert_array_equal(old.policies, new.policies)
+    with pytest.raises(ValueError, match="rng"):
+        train_pairwise("dpo", [0, 1], [1, 2], batch_size=1, **kw)
+    a = train_pairwise("dpo", [0, 1], [1, 2], batch_size=1, rng=np.random.default_rng(5), **kw)
+    b = train_pairwise("dpo", [0, 1], [1, 2], batch_size=1, rng=5, **kw)
+    np.testing.assert_array_equal(a.policies, b.policies)
+    assert isinstance(new, TrainingResult) and isinstance(new, Result)
+    assert new.converged.shape == (1,) and new.iterations == 20
+    np.testing.assert_array_equal(new.converged, new.certificate <= 1e-8)
+    assert "steps" in new.keys() and new["steps"].tolist() == list(range(21))

@@ -1,15 +1,58 @@
 r"""Reference preference and policy-gradient losses in numpy, with analytic gradients.
 
 Every loss returns the unreduced per-example value; :func:`value_and_grad` returns those values
-and the gradient of their sum with respect to every array input. The torch twins live in
-:mod:`prefrl.torch.losses`; :mod:`prefrl.testing` checks other implementations against these.
+and the gradient of their sum with respect to every array input. Each loss is declared once with
+:func:`register_loss` (its function, gradient, other names, registries and the spec from which
+:mod:`prefrl.testing` draws inputs); its torch twin of the same name is in
+:mod:`prefrl.torch.losses`, and :func:`prefrl.testing.check_loss` checks that a loss has every
+part. Conventions follow TRL 1.16.0 (``DPOTrainer``'s ``loss_type`` names), verl 0.9.1 and
+OpenRLHF 0.11 where the docstrings say so; see :doc:`/theory/loss_conventions`.
 
-- :mod:`prefrl.losses.pairwise`: DPO and its family (registry :data:`PAIRWISE`), SimPO, ORPO,
-  REBEL, DNO.
-- :mod:`prefrl.losses.unpaired`: KTO, DRO, PMPO.
-- :mod:`prefrl.losses.listwise`: Plackett-Luce DPO, EXO, DPO-K.
-- :mod:`prefrl.losses.policy_gradient`: GRPO/RLOO/REINFORCE++/ReMax advantages, KL estimators,
-  token aggregation, PPO/GSPO and CISPO surrogates.
+The map of the package (private files; every name is imported from ``prefrl.losses``):
+
+================================  =============================================================
+``_registry.py``                  :func:`register_loss`, :data:`LOSSES`, :class:`LossSpec`,
+                                  :func:`register_gradient`, :data:`GRADIENTS`,
+                                  :func:`value_and_grad`, :class:`ValueAndGrad`,
+                                  :data:`PAIRWISE` (TRL's loss types), :data:`REFERENCE_FREE`
+``_pairwise_core.py``             the pairwise plumbing: f-divergence scores (Wang et al. 2024),
+                                  the chain rule of the log-ratios
+``_dpo.py``                       :func:`dpo` (Rafailov et al. 2023), :func:`cdpo` (Mitchell
+                                  2023), :func:`robust_dpo` (Chowdhury et al. 2024),
+                                  :func:`sigmoid_norm` (Lambert et al. 2024)
+``_margin.py``                    :func:`ipo` (Azar et al. 2024), :func:`hinge` (Zhao et al.
+                                  2023), :func:`exo_pair` (Ji et al. 2024), :func:`discopop`
+                                  (Lu et al. 2024)
+``_anchored.py``                  :func:`nca_pair` (Chen et al. 2024), :func:`bco_pair` (Jung et
+                                  al. 2024), :func:`apo_zero`, :func:`apo_down`
+                                  (D'Oosterlinck et al. 2024)
+``_aot.py``                       :func:`aot`, :func:`aot_unpaired` (Melnyk et al. 2024)
+``_selfplay.py``                  :func:`sppo`, :func:`sppo_hard` (Wu et al. 2024),
+                                  :func:`rebel` (Gao et al. 2024), :func:`dno` (Rosset et al.
+                                  2024)
+``_reference_free.py``            :func:`simpo` (Meng et al. 2024), :func:`orpo` (Hong et al.
+                                  2024)
+``_unpaired.py``                  :func:`kto`, :func:`kto_reference_point` (Ethayarajh et al.
+                                  2024), :func:`dro` (Richemond et al. 2024), :func:`pmpo`
+                                  (Abdolmaleki et al. 2024)
+``_listwise.py``                  :func:`plackett_luce_dpo` (Rafailov et al. 2023, App. A.3),
+                                  :func:`exo`, :func:`dpo_k` (Ji et al. 2024)
+``_advantages.py``                :func:`grpo_advantages` (Shao et al. 2024),
+                                  :func:`rloo_advantages` (Kool et al. 2019),
+                                  :func:`reinforce_pp_advantages` (Hu 2025),
+                                  :func:`remax_advantages` (Li et al. 2024)
+``_kl.py``                        :func:`kl_estimate` (Schulman 2020)
+``_surrogates.py``                :func:`aggregation_weights`, :func:`aggregate`,
+                                  :func:`ppo_clip_loss` (Schulman et al. 2017; GSPO, Zheng et
+                                  al. 2025), :func:`cispo_loss` (MiniMax 2025)
+``_drift.py``                     :func:`ppo_drift`, :func:`lpo_drift`,
+                                  :func:`drift_objective` (Kuba et al. 2022; Lu et al. 2022)
+``checks.py`` (public)            option checks shared with the torch twins, and the option
+                                  lists ``F_DIVERGENCES``, ``KL_KINDS``, ``AGGREGATION_MODES``
+================================  =============================================================
+
+The modules ``prefrl.losses.pairwise``, ``unpaired``, ``listwise``, ``policy_gradient`` and
+``drift`` of earlier releases still import the same names.
 
 >>> from prefrl.losses import PAIRWISE, value_and_grad
 >>> PAIRWISE["ipo"]([0.5], [0.0], [0.0], [0.0], beta=1.0)
@@ -18,27 +61,92 @@ array([0.])
 
 from __future__ import annotations
 
-from . import drift, listwise, pairwise, policy_gradient, unpaired
-from ._registry import GRADIENTS, ValueAndGrad, register_gradient, value_and_grad
-from .drift import *  # noqa: F403
-from .listwise import *  # noqa: F403
-from .pairwise import *  # noqa: F403
-from .policy_gradient import *  # noqa: F403
-from .unpaired import *  # noqa: F403
+from . import checks  # noqa: F401  (a public submodule, documented on its own)
+from ._advantages import (
+    grpo_advantages,
+    reinforce_pp_advantages,
+    remax_advantages,
+    rloo_advantages,
+)
+from ._anchored import apo_down, apo_zero, bco_pair, nca_pair
+from ._aot import aot, aot_unpaired
+from ._dpo import cdpo, dpo, robust_dpo, sigmoid_norm
+from ._drift import drift_objective, lpo_drift, ppo_drift
+from ._kl import kl_estimate
+from ._listwise import dpo_k, exo, plackett_luce_dpo
+from ._margin import discopop, exo_pair, hinge, ipo
+from ._reference_free import orpo, simpo
+from ._registry import (
+    GRADIENTS,
+    LOSSES,
+    PAIRWISE,
+    REFERENCE_FREE,
+    LossSpec,
+    ValueAndGrad,
+    register_gradient,
+    register_loss,
+    value_and_grad,
+)
+from ._selfplay import dno, rebel, sppo, sppo_hard
+from ._surrogates import aggregate, aggregation_weights, cispo_loss, ppo_clip_loss
+from ._unpaired import dro, kto, kto_reference_point, pmpo
 
-sigmoid = pairwise.dpo
-robust = pairwise.robust_dpo
+# Kept importable under their earlier names (documented once, elsewhere): the TRL names of two
+# losses, the option lists (documented in prefrl.losses.checks, a public submodule) and the
+# modules of earlier releases.
+from .checks import AGGREGATION_MODES, F_DIVERGENCES, KL_KINDS  # noqa: F401  # isort: skip
+from . import drift, listwise, pairwise, policy_gradient, unpaired  # noqa: F401  # isort: skip
+
+sigmoid = dpo
+robust = robust_dpo
 
 __all__ = [
     "GRADIENTS",
+    "LOSSES",
+    "PAIRWISE",
+    "REFERENCE_FREE",
+    "LossSpec",
     "ValueAndGrad",
+    "aggregate",
+    "aggregation_weights",
+    "aot",
+    "aot_unpaired",
+    "apo_down",
+    "apo_zero",
+    "bco_pair",
+    "cdpo",
+    "cispo_loss",
+    "discopop",
+    "dno",
+    "dpo",
+    "dpo_k",
+    "drift_objective",
+    "dro",
+    "exo",
+    "exo_pair",
+    "grpo_advantages",
+    "hinge",
+    "ipo",
+    "kl_estimate",
+    "kto",
+    "kto_reference_point",
+    "lpo_drift",
+    "nca_pair",
+    "orpo",
+    "plackett_luce_dpo",
+    "pmpo",
+    "ppo_clip_loss",
+    "ppo_drift",
+    "rebel",
     "register_gradient",
-    "robust",
-    "sigmoid",
+    "register_loss",
+    "reinforce_pp_advantages",
+    "remax_advantages",
+    "rloo_advantages",
+    "robust_dpo",
+    "sigmoid_norm",
+    "simpo",
+    "sppo",
+    "sppo_hard",
     "value_and_grad",
-    *pairwise.__all__,
-    *unpaired.__all__,
-    *listwise.__all__,
-    *policy_gradient.__all__,
-    *drift.__all__,
 ]

@@ -1,4 +1,10 @@
-"""Private numerically stable primitives shared by the reference losses (numpy, dtype-preserving)."""
+"""Private numerically stable primitives and input checks shared by the reference losses.
+
+Numpy, dtype-preserving (float32 input stays float32): ``softplus``, ``log_sigmoid``,
+``sigmoid``; validation of float arrays (``float_array``, ``common``, ``aligned``), token counts
+(``positive_lengths``), boolean labels (``labels``), 0/1 masks (``mask01``); and the one overflow
+check of every loss (``check_finite``).
+"""
 
 from __future__ import annotations
 
@@ -31,21 +37,57 @@ def float_array(x, name, *, ndim=1):
     return arr
 
 
-def common(*named):
-    """Validate 1-D arrays of one shape and cast them to their common floating dtype."""
-    arrays = [float_array(x, n) for n, x in named]
+def common(*named, ndim=1):
+    """Validate arrays of one shape (1-D by default) and cast them to their common float dtype."""
+    arrays = [float_array(x, n, ndim=ndim) for n, x in named]
     for (n, _), a in zip(named[1:], arrays[1:]):
         check_same_shape(named[0][0], arrays[0], n, a)
     dt = np.result_type(*arrays)
     return [a.astype(dt, copy=False) for a in arrays]
 
 
+def aligned(x, name, like, like_name="chosen_logps"):
+    """A per-example input of ``like``'s shape (checked) and dtype (cast)."""
+    arr = float_array(x, name).astype(like.dtype, copy=False)
+    check_same_shape(name, arr, like_name, like)
+    return arr
+
+
 def positive_lengths(x, name, like):
     """Token counts: same shape as ``like``, strictly positive."""
-    arr = float_array(x, name).astype(like.dtype, copy=False)
-    check_same_shape(name, arr, "chosen_logps", like)
+    arr = aligned(x, name, like)
     bad = arr <= 0
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(f"{name}[{i}] = {arr[i]}, must be > 0 (a token count)")
     return arr
+
+
+def labels(x, name, like):
+    """Boolean labels of ``like``'s shape (booleans, or 0/1)."""
+    arr = np.asarray(x)
+    if arr.shape != like.shape:
+        raise ValueError(f"{name} must have shape {like.shape}, got {arr.shape}")
+    if arr.dtype != bool:
+        if not np.all(np.isin(arr, (0, 1))):
+            raise ValueError(f"{name} must hold booleans (or 0/1)")
+        arr = arr.astype(bool)
+    return arr
+
+
+def mask01(mask, like, name="mask"):
+    """A 0/1 (or boolean) mask of ``like``'s shape, as ``like``'s dtype."""
+    m = np.asarray(mask)
+    if m.shape != like.shape:
+        raise ValueError(f"{name} must have shape {like.shape}, got {m.shape}")
+    if m.dtype != bool:
+        m = check_array(m, name, dtype=None)
+        if not np.all((m == 0) | (m == 1)):
+            raise ValueError(f"{name} must hold 0/1 or booleans")
+    return m.astype(like.dtype)
+
+
+def check_finite(values, grads, name, why="for these inputs"):
+    """Raise ValueError naming the loss when a value or a gradient is not finite."""
+    if not np.all(np.isfinite(values)) or any(not np.all(np.isfinite(g)) for g in grads):
+        raise ValueError(f"{name}: the loss overflowed {why}")

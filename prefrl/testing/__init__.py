@@ -4,9 +4,18 @@ r"""A kit to validate other implementations of preference and policy-gradient lo
   :mod:`prefrl.losses` on inputs drawn by hypothesis and fails with the worst discrepancy and the
   offending example.
 - :mod:`prefrl.testing.strategies` has the strategies (extreme margins, ties, unequal lengths,
-  masks, groups of size 1) for your own property tests.
+  masks, groups of size 1) for your own property tests; :func:`~prefrl.testing.strategies.
+  loss_inputs` draws the inputs of any registered loss.
 - :func:`golden_vectors` writes every loss's inputs, values and gradients as JSON, for
   implementations in other languages.
+- :func:`check_loss` checks that a loss declared with :func:`prefrl.losses.register_loss` has
+  every part (values, analytic gradient against finite differences, torch twin).
+
+The map of the package: ``_specs.py`` (:data:`SPECS`, the kit's view of the loss registry),
+``_reference.py`` (:func:`reference_value_and_grad`, :func:`assert_matches_reference`),
+``_golden.py`` (:func:`golden_cases`, :func:`golden_vectors`), ``_check.py`` (:func:`check_loss`),
+``strategies.py`` (public: the hypothesis strategies). The modules ``prefrl.testing.reference`` and
+``prefrl.testing.golden`` of earlier releases still import the same names.
 
 See :doc:`/howto/validate_losses`.
 
@@ -26,18 +35,22 @@ except ImportError as exc:  # pragma: no cover - hypothesis is in the test extra
     ) from exc
 
 from . import strategies
+from ._check import check_loss
+from ._golden import golden_cases, golden_vectors
+from ._reference import assert_matches_reference, reference_value_and_grad
 from ._specs import SPECS
-from .golden import golden_cases, golden_vectors
-from .reference import assert_matches_reference, reference_value_and_grad
-from .strategies import LossInputs, loss_inputs
+
+# Kept importable here (documented in prefrl.testing.strategies) and the modules of earlier
+# releases.
+from .strategies import LossInputs, loss_inputs  # noqa: F401  # isort: skip
+from . import golden, reference  # noqa: F401  # isort: skip
 
 __all__ = [
     "SPECS",
-    "LossInputs",
     "assert_matches_reference",
+    "check_loss",
     "golden_cases",
     "golden_vectors",
-    "loss_inputs",
     "reference_value_and_grad",
     "strategies",
 ]

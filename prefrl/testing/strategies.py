@@ -4,6 +4,13 @@ The strategies draw what breaks implementations: margins of :math:`\pm 10^4` (``
 ties (chosen = rejected, constant reward groups), unequal response lengths, masks with empty rows,
 groups of size 1 and single-example batches. Everything is drawn with hypothesis (no
 ``np.random``), so failures shrink to a minimal example.
+
+- :func:`loss_inputs` draws a whole call (:class:`LossInputs`) of any registered loss, following
+  its declared kind (:data:`prefrl.testing.SPECS`);
+- the building blocks: :func:`log_probs`, :func:`pair_logps`, :func:`masks`,
+  :func:`token_arrays`, :func:`group_rewards`;
+- for bandit and preference tests: :func:`distributions` (probability vectors with zeros and
+  ties) and :func:`preference_matrices` (:math:`P + P^\top = 1`, deterministic and tied entries).
 """
 
 from __future__ import annotations
@@ -184,8 +191,9 @@ def loss_inputs(name, *, extreme=True, extra=(), max_n=8):
     Parameters
     ----------
     name : str
-        Any loss or advantage function of :mod:`prefrl.losses` (``"dpo"``, ``"ipo"``,
-        ``"aggregate"``, ``"grpo_advantages"``, ...).
+        Any registered loss or advantage function of :mod:`prefrl.losses` (``"dpo"``, ``"ipo"``,
+        ``"aggregate"``, ``"grpo_advantages"``, ``"lpo_drift"``, ...; the keys of
+        :data:`prefrl.testing.SPECS`). What is drawn follows the loss's declared ``kind``.
     extreme : bool
         Include margins of :math:`\pm 10^4` (pairwise, unpaired and listwise losses).
     extra : tuple of str
@@ -246,6 +254,15 @@ def loss_inputs(name, *, extreme=True, extra=(), max_n=8):
             r = [d(hnp.arrays(np.float64, B, elements=st.floats(-5, 5))) for _ in range(2)]
             arrays = [*r, d(masks((B, T)))]
             shape = (B,)
+        elif kind == "ratio":
+            # log-ratios spanning e^-30 .. e^30 (extreme) and the clip boundaries 0.8, 1.2 and 1
+            lim = 30.0 if extreme else 5.0
+            log_r = st.one_of(st.floats(-lim, lim),
+                              st.sampled_from([0.0, np.log(0.8), np.log(1.2)]))
+            ratio = np.exp(d(hnp.arrays(np.float64, n, elements=log_r)))
+            adv = st.one_of(st.floats(-5.0, 5.0), st.just(0.0))
+            arrays = [ratio, d(hnp.arrays(np.float64, n, elements=adv))]
+            shape = (n,)
         else:  # tokens
             B, T = min(n, 4), d(st.integers(1, 6))
             m = d(masks((B, T), min_tokens=2 if name == "reinforce_pp_advantages" else 1))

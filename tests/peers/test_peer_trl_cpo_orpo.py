@@ -48,7 +48,7 @@ def test_simpo_equals_cpo_trainer(seed):
     c, r = -rng.uniform(0, 40, n), -rng.uniform(0, 40, n)
     for beta, gamma, eps in ((2.0, 0.5, 0.0), (2.5, 1.4, 0.1)):
         got = _cpo("simpo", c / lw, r / ll, beta=beta, gamma=gamma, eps=eps)
-        want = losses.simpo(c, r, beta=beta, gamma=gamma, chosen_lengths=lw, rejected_lengths=ll,
+        want = losses.simpo(c, r, beta=beta, margin=gamma, chosen_lengths=lw, rejected_lengths=ll,
                             label_smoothing=eps)
         np.testing.assert_allclose(got, want, rtol=1e-12)
     # CPO's sigmoid (summed log-probs, no reference) is cdpo with zero reference log-probs

@@ -100,7 +100,7 @@ def _ours(name, arrays, lw, ll, *, beta, label_smoothing, tau, f_divergence="rev
     if name in ("robust", "exo_pair", "aot", "aot_unpaired"):
         opts["label_smoothing"] = label_smoothing
     if name == "discopop":
-        opts["tau"] = tau
+        opts["temperature"] = tau
     if name in ("ipo", "sigmoid_norm"):
         opts.update(chosen_lengths=lw, rejected_lengths=ll)
     if f_divergence != "reverse_kl":
