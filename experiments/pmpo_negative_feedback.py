@@ -11,8 +11,9 @@ optimum): gradient ascent drives the most-rejected action's log-probability to -
 
 Setup (ours; the paper has no bandit figure): 5 actions, pi_ref fixed, rewards 0..4; for each of
 ``n_prompts`` prompts 4 samples are drawn from pi_ref and ranked by reward plus Gaussian noise, the
-top 2 accepted and the bottom 2 rejected (the LLM protocol described in the paper notes). Full-batch
-gradient ascent on the softmax logits, started at pi_ref, uses the exact gradient c - (sum c) pi.
+top 2 accepted and the bottom 2 rejected (our reading of the paper's LLM protocol, not checked
+against the paper's body). Full-batch gradient ascent on the softmax logits, started at pi_ref,
+uses the exact gradient c - (sum c) pi.
 The paper reports no numbers for this setting: every Claim has paper=None.
 """
 
@@ -105,7 +106,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         "alpha_half_beta_one": {"bounded": both.bounded, "policy": both.policy,
                                 "notes_formula": notes_formula, "multiplier": both.multiplier},
         "notes": "No paper numbers: the PMPO paper has no bandit experiment; the setting and the "
-        "threshold beta* = max d/pi_ref are derived here (the paper notes' 'beta > 1 and "
+        "threshold beta* = max d/pi_ref are derived here (a condition 'beta > 1 and "
         "beta pi_ref >= d' reduces to beta pi_ref >= d, which implies beta >= 1; beta = 1 only when "
         "d = pi_ref, where J is constant).",
     }

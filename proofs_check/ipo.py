@@ -15,7 +15,6 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from prefrl.bandits import (
-    bt_mle,
     dpo_population_optimum,
     ipo_dataset_optimum,
     ipo_optimum,
@@ -23,6 +22,7 @@ from prefrl.bandits import (
     kl_regularized_optimum,
     psipo_optimum,
 )
+from prefrl.bradley_terry import bt_mle
 from prefrl.policies import gibbs
 from prefrl.preferences import bradley_terry, plackett_luce_log_likelihood
 from prefrl.registry import theorem

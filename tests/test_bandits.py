@@ -350,3 +350,30 @@ def test_ipo_population_loss_minimised_by_ipo_optimum():
             assert ipo_population_loss(softmax(z), P, mu, ref, 0.4, form=form) > base
     with pytest.raises(ValueError, match="form"):
         ipo_population_loss(star, P, mu, ref, 0.4, form="eq99")
+
+
+@settings(max_examples=40)
+@given(st.integers(1, 5).flatmap(lambda K: st.tuples(preference_matrices(K),
+                                                     distributions(K, zeros=True),
+                                                     distributions(K, zeros=False),
+                                                     distributions(K, zeros=False))), betas)
+def test_dpo_population_loss_is_the_mean_of_the_pairwise_dpo_loss(args, beta):
+    """The population loss is prefrl.losses.dpo summed over pairs, bitwise the direct formula."""
+    from prefrl.losses import dpo
+
+    P, mu, ref, pi = args
+    g = np.where(mu > 0, np.log(pi) - np.log(ref), 0.0)
+    W = np.outer(mu, mu) * P
+    direct = float(-(W * log_expit(beta * (g[:, None] - g[None, :]))).sum())
+    assert dpo_population_loss(pi, P, mu, ref, beta) == direct
+    i, j = np.nonzero(W > 0)
+    per = dpo(np.log(pi[i]), np.log(pi[j]), np.log(ref[i]), np.log(ref[j]), beta=beta)
+    assert dpo_population_loss(pi, P, mu, ref, beta) == pytest.approx(W[i, j] @ per, rel=1e-12,
+                                                                       abs=1e-300)
+
+
+def test_contextual_optimum_reports_convergence_of_every_context():
+    res = dpo_dataset_optimum([0, 0, 1, 1, 1, 0], [1, 1, 0, 0, 0, 1], [[0.5, 0.5], [0.3, 0.7]],
+                              1.0, contexts=[0, 0, 0, 1, 1, 1])
+    assert res.converged is True and res.iterations > 0 and res.policy.shape == (2, 2)
+    assert ipo_optimum([[0.5, 1.0], [0.0, 0.5]], [0.5, 0.5], [0.5, 0.5], 1.0).converged is True

@@ -188,7 +188,7 @@ def test_pmpo_objective_agrees_with_the_loss(inst):
 
 def test_pmpo_cases_by_hand():
     ref = np.array([0.5, 0.5])
-    # The notes' formula, both sets nonempty: (alpha a - (1-alpha) d + beta ref) / (2 alpha - 1 + beta)
+    # The closed form with both sets nonempty: (alpha a - (1-alpha) d + beta ref) / (2 alpha - 1 + beta)
     res = pmpo_optimum([3, 1], [1, 3], ref, alpha=0.5, beta=1.0)
     np.testing.assert_allclose(res.policy, (0.5 * np.array([0.75, 0.25]) - 0.5
                                             * np.array([0.25, 0.75]) + ref) / 1.0)
@@ -259,8 +259,16 @@ def test_simpo_loss_matches_formula_and_validates():
         simpo_population_loss(pi, P, mu, [3.0, 0.0, 2.0], 2.0)
     with pytest.raises(ValueError, match="policy"):
         simpo_population_loss([1.0, 0.0, 0.0], P, mu, L, 2.0)
-    with pytest.raises(ValueError, match="gamma"):
-        simpo_population_loss(pi, P, mu, L, 2.0, gamma=-1.0)
+    with pytest.raises(ValueError, match="margin"):
+        simpo_population_loss(pi, P, mu, L, 2.0, margin=-1.0)
+
+
+def test_simpo_old_keyword_gamma_still_works_and_warns():
+    P = np.array([[0.5, 0.7], [0.3, 0.5]])
+    args = ([0.6, 0.4], P, [0.5, 0.5], [2.0, 3.0], 2.0)
+    with pytest.warns(DeprecationWarning, match="simpo_population_loss.*'gamma'.*'margin'"):
+        old = simpo_population_loss(*args, gamma=0.3)
+    assert old == simpo_population_loss(*args, margin=0.3) == simpo_population_loss(*args, 0.3)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -292,8 +300,8 @@ def test_vas_one_step_is_kl_optimum(r, data):
 def test_vas_top_k_can_lose_the_guarantee_and_beta_zero_is_identity():
     mdp = TabularMDP(np.ones((1, 2, 1)), [[0.0, 1.0]], gamma=1.0, horizon=1)
     pi0 = np.array([[0.6, 0.4]])
-    full = value_augmented_policy(mdp, pi0, beta=1.0)
-    top1 = value_augmented_policy(mdp, pi0, beta=1.0, top_k=1)
+    full = value_augmented_policy(mdp, pi0, inverse_temperature=1.0)
+    top1 = value_augmented_policy(mdp, pi0, inverse_temperature=1.0, top_k=1)
     assert full.improvement > 0 and top1.improvement == pytest.approx(-0.4)
     np.testing.assert_allclose(value_augmented_policy(mdp, pi0, 1.0, top_k=2).policy,
                                full.policy)
@@ -307,19 +315,49 @@ def test_vas_time_dependent_base_policy(arrs, data):
     S, A = P.shape[:2]
     mdp = TabularMDP(P, R, 1.0, mu, horizon=3)
     pi0 = np.stack([data.draw(policies(S, A)) for _ in range(3)])
-    res = value_augmented_policy(mdp, pi0, beta=2.0)
+    res = value_augmented_policy(mdp, pi0, inverse_temperature=2.0)
     assert res.policy.shape == (3, S, A) and res.improvement >= -1e-12
     np.testing.assert_allclose(mdp.evaluate(res.policy).values, res.values, atol=1e-12)
 
 
 def test_vas_validation_names_arguments():
     mdp = TabularMDP(np.ones((1, 2, 1)), [[0.0, 1.0]], gamma=0.5)
-    with pytest.raises(ValueError, match="beta"):
+    with pytest.raises(ValueError, match="inverse_temperature"):
         value_augmented_policy(mdp, [[0.5, 0.5]], -1.0)
     with pytest.raises(ValueError, match="top_k"):
         value_augmented_policy(mdp, [[0.5, 0.5]], 1.0, top_k=0)
     with pytest.raises(ValueError, match="base_policy"):
         value_augmented_policy(mdp, [[0.5, 0.6]], 1.0)
+
+
+def test_vas_old_keyword_beta_still_works_and_warns():
+    mdp = TabularMDP(np.ones((1, 2, 1)), [[0.0, 1.0]], gamma=0.5)
+    pi0 = np.array([[0.6, 0.4]])
+    new = value_augmented_policy(mdp, pi0, inverse_temperature=2.0)
+    with pytest.warns(DeprecationWarning, match="value_augmented_policy.*'beta'.*'inverse_temp"):
+        old = value_augmented_policy(mdp, pi0, beta=2.0)
+    np.testing.assert_array_equal(old.policy, new.policy)
+    with pytest.raises(TypeError, match="beta"):
+        value_augmented_policy(mdp, pi0, beta=2.0, inverse_temperature=2.0)
+
+
+def test_results_subclass_the_result_base():
+    from prefrl.results import Result
+
+    mdp = TabularMDP(np.ones((1, 2, 1)), [[0.0, 1.0]], gamma=0.5)
+    results = [
+        B.kl_regularized_optimum([0.5, 0.5], [1.0, 0.0], 1.0),
+        B.dpo_dataset_optimum([0, 1, 1], [1, 0, 0], [0.5, 0.5], 1.0),
+        dro_optimum([1.0, 0.0], [0.5, 0.5], [0.5, 0.5], 1.0),
+        pmpo_optimum([1, 0], [0, 1], [0.5, 0.5], 0.5, 1.0),
+        value_augmented_policy(mdp, [[0.5, 0.5]], 1.0),
+    ]
+    for res in results:
+        assert isinstance(res, Result)
+        if "iterations" in res:
+            assert {"converged", "certificate"} <= set(res.keys())
+            assert res.converged is True
+    assert results[1].iterations > 0  # a Newton fit, converged as its BTFit says
 
 
 # ----------------------------------------------------------------------------------------------
