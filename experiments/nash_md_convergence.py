@@ -9,9 +9,11 @@ every T. A constant step is shown for contrast (fast geometric convergence, but 
 neighbourhood of pi*_beta whose size grows with the step).
 
 Right panel: the bias of regularisation, exploitability(pi*_beta) in the unregularised game
-against beta, with the bound beta log(1/min mu) derived in papers_nash_family.md §0.
-The one-step inequality behind the bound is quoted from secondary sources ([mem]); the bound is
-checked here numerically at every T, not assumed.
+against beta, with the bound beta log(1/min mu): ours, from the fixed point (beta log sum_y
+mu(y) exp((P pi*)_y / beta) <= 1/2 there), not a statement of the paper. The one-step inequality
+behind the rate is our reading of the paper's Thm. 1 (its proof was not checked); the rate is
+checked here numerically at every T, not assumed. mu is the reference policy (the keyword
+``pi_ref`` of prefrl.games).
 """
 
 from __future__ import annotations
@@ -42,12 +44,12 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         star = regularized_nash(P, mu, beta)
         star_cvx = regularized_nash(P, mu, beta, method="cvxpy")
         worst_agree = max(worst_agree, float(np.abs(star.policy - star_cvx.policy).max()))
-        res = nash_md(P, T, beta, mu=mu)
+        res = nash_md(P, T, beta, pi_ref=mu)
         kls = np.asarray(kl(np.broadcast_to(star.policy, res.policies.shape), res.policies))
         t = np.arange(T + 1)
         bound = 8.0 / (beta**2 * (t + 1))
         worst_excess = max(worst_excess, float((kls[1:] - bound[1:]).max()))
-        const = nash_md(P, T, beta, mu=mu, step=min(0.5, 1 / beta) / 2)
+        const = nash_md(P, T, beta, pi_ref=mu, eta=min(0.5, 1 / beta) / 2)
         kls_const = np.asarray(kl(np.broadcast_to(star.policy, const.policies.shape), const.policies))
         keep = np.unique(np.logspace(0, np.log10(T), 200).astype(int))  # stored curve points
         out["runs"][f"{beta:g}"] = {
@@ -57,7 +59,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
             "kl": kls[keep],
             "bound": bound[keep],
             "kl_constant_step": kls_const[keep],
-            "fixed_point_residual": star.residual,
+            "fixed_point_residual": star.certificate,
         }
     betas = np.logspace(-3, 1, 9 if quick else 25)
     bias = np.array([regularized_nash(P, mu, b).exploitability for b in betas])

@@ -11,40 +11,21 @@ import numpy as np
 
 from prefrl.games import (
     dno,
-    dno_loss,
+    dno_regression_minimiser,
     exploitability,
     minimax_winner,
     nash_md,
+    one_step_improvement,
+    preference_matrix_from_upper,  # noqa: F401  (moved to prefrl.games; importable here)
     rebel,
     regularized_nash,
     spo,
 )
+from prefrl.games import random_learner_instance as draw_learner
+from prefrl.games import random_preference_game as draw_game
 from prefrl.policies import kl
 from prefrl.preferences import bradley_terry, condorcet_winner
 from prefrl.registry import theorem
-
-
-def preference_matrix_from_upper(upper: np.ndarray) -> np.ndarray:
-    """Build a valid preference matrix from the strict upper triangle of ``upper`` (K, K)."""
-    U = np.triu(np.asarray(upper, dtype=float), 1)
-    P = U + np.tril(1.0 - U.T, -1)
-    np.fill_diagonal(P, 0.5)
-    return P
-
-
-def draw_game(rng: np.random.Generator) -> np.ndarray:
-    """A preference matrix over 1-7 responses: generic, a tournament, tie-rich, or Bradley-Terry."""
-    K = int(rng.integers(1, 8))
-    kind = rng.integers(4)
-    if kind == 0:
-        U = rng.random((K, K))
-    elif kind == 1:
-        U = (rng.random((K, K)) < 0.5).astype(float)
-    elif kind == 2:
-        U = rng.choice([0.0, 0.5, 1.0], size=(K, K))
-    else:
-        return bradley_terry(rng.integers(0, 3, size=K).astype(float), rng.choice([0.0, 1.0]))
-    return preference_matrix_from_upper(U)
 
 
 def draw_game_and_reference(rng: np.random.Generator) -> dict:
@@ -56,15 +37,6 @@ def draw_game_and_reference(rng: np.random.Generator) -> dict:
         mu[rng.integers(K)] = 0.0
         mu /= mu.sum()
     return {"P": P, "mu": mu, "beta": float(10 ** rng.uniform(-1.3, 1.0))}
-
-
-def draw_learner(rng: np.random.Generator) -> dict:
-    """A game, a step size, an initial policy (sometimes uniform) and a horizon."""
-    P = draw_game(rng)
-    K = P.shape[0]
-    init = np.full(K, 1.0 / K) if rng.random() < 0.3 else rng.dirichlet(np.ones(K))
-    return {"P": P, "eta": float(10 ** rng.uniform(-1.5, 1.0)), "init": init,
-            "T": int(rng.integers(1, 200))}
 
 
 @theorem(
@@ -84,7 +56,7 @@ def minimax_value_half(P) -> float:
 @theorem(
     "games.condorcet_winner_is_point_mass",
     claim="when a Condorcet winner exists, the minimax winner is the point mass on it",
-    reference="Fishburn (1984), maximal lotteries; papers_nash_family.md §0",
+    reference="Fishburn (1984), maximal lotteries (a Condorcet winner is the unique one)",
     draw=draw_game,
     tolerance=1e-9,
 )
@@ -158,7 +130,8 @@ def spo_hedge_rate(inst: dict) -> float:
     "games.regularized_equilibrium_bias",
     claim="the KL-regularised equilibrium is a fixed point pi = mu exp(P pi / beta)/Z and, for "
     "full-support mu, has exploitability <= beta log(1 / min mu)",
-    reference="Munos et al. 2024 (Nash-MD), Sec. 3; bias bound derived in papers_nash_family.md §0",
+    reference="Munos et al. 2024 (Nash-MD), Sec. 3 (the fixed point); the bias bound is ours, "
+    "from beta log sum_i mu_i exp((P pi)_i / beta) <= 1/2 at the fixed point",
     draw=draw_game_and_reference,
     tolerance=1e-10,
 )
@@ -169,7 +142,7 @@ def regularized_equilibrium_bias(inst: dict) -> float:
     excess = 0.0
     if np.all(mu > 0):
         excess = max(res.exploitability - beta * np.log(1.0 / mu.min()), 0.0)
-    return float(res.residual + excess)
+    return float(res.certificate + excess)
 
 
 @theorem(
@@ -199,7 +172,7 @@ def nash_md_last_iterate_bound(inst: dict) -> float:
     """Largest excess of KL(pi* || pi_T) over the bound, T = 1..100."""
     P, mu, beta = inst["P"], inst["mu"], inst["beta"]
     star = regularized_nash(P, mu, beta).policy
-    res = nash_md(P, 100, beta, mu=mu)
+    res = nash_md(P, 100, beta, pi_ref=mu)
     T = np.arange(1, 101)
     kls = np.asarray(kl(np.broadcast_to(star, res.policies[1:].shape), res.policies[1:]))
     return float(max((kls - 8.0 / (beta**2 * (T + 1))).max(), 0.0))
@@ -214,15 +187,12 @@ def nash_md_last_iterate_bound(inst: dict) -> float:
     tolerance=1e-12,
 )
 def dno_one_step_improvement(inst: dict) -> float:
-    """Largest shortfall over the first min(T, 20) steps."""
+    """Largest shortfall over the first min(T, 20) steps (the instance's ``eta`` is DNO's KL
+    weight ``beta``, the paper's temperature eta)."""
     P, eta = inst["P"], inst["eta"]
-    res = dno(P, min(inst["T"], 20), eta=eta, init=inst["init"])
-    pis = res.policies
-    worst = 0.0
-    for t in range(pis.shape[0] - 1):
-        win = float(pis[t + 1] @ P @ pis[t])
-        worst = max(worst, 0.5 + eta * kl(pis[t + 1], pis[t]) - win)
-    return worst
+    res = dno(P, min(inst["T"], 20), beta=eta, init=inst["init"])
+    win, lower = one_step_improvement(P, res.policies, eta)
+    return float(max(0.0, (lower - win).max()))
 
 
 @theorem(
@@ -234,49 +204,20 @@ def dno_one_step_improvement(inst: dict) -> float:
     tolerance=1e-10,
 )
 def dno_regression_minimiser_is_spi_target(inst: dict) -> float:
-    """Largest |u_i - u_j - (r_i - r_j)| at the numerical argmin u = eta h of the regression.
+    """Largest |u_i - u_j - (r_i - r_j)| at the numerical argmin u = eta log(pi / pi_t) of the
+    regression (:func:`prefrl.games.dno_regression_minimiser`, Newton's method checked against
+    :func:`prefrl.games.dno_loss`); r = P pi_t.
 
     The SPI target has eta log(pi/pi_t) = r + const, so this is 0 exactly when the minimiser is
-    the target. The loss is convex in u; Newton's method finds its minimiser (u_0 = 0 fixes the
-    constant), each linear system row-scaled by the Hessian's diagonal so that pairs of rare
-    responses (weights pi_t(i) pi_t(j) down to 1e-30) are not lost to rounding. Every step is
-    checked against the loss itself (:func:`prefrl.games.dno_loss`).
+    the target.
     """
     P, eta, prev = inst["P"], inst["eta"], inst["init"]
     K = P.shape[0]
     if K < 2:
         return 0.0
     r = P @ prev
+    u = dno_regression_minimiser(prev, r, eta)
     i, j = np.triu_indices(K, 1)
-    w = prev[i] * prev[j]
-    w = w / w.sum()
-    log_prev = np.log(prev)
-    labels = 1.0 / (1.0 + np.exp(-(r[i] - r[j])))
-
-    def loss(u):
-        return float(w @ dno_loss(log_prev + u / eta, log_prev, r, i, j, eta))
-
-    u = np.zeros(K)
-    for _ in range(100):
-        d = u[i] - u[j]
-        s = 1.0 / (1.0 + np.exp(-d))
-        g, H = np.zeros(K), np.zeros((K, K))
-        np.add.at(g, i, w * (s - labels))
-        np.add.at(g, j, -w * (s - labels))
-        c = w * s * (1 - s)
-        np.add.at(H, (i, i), c)
-        np.add.at(H, (j, j), c)
-        np.add.at(H, (i, j), -c)
-        np.add.at(H, (j, i), -c)
-        scale = 1.0 / np.diag(H)[1:]
-        step = np.zeros(K)
-        step[1:] = np.linalg.solve(H[1:, 1:] * scale[:, None], -g[1:] * scale)
-        if np.abs(step).max() < 1e-15:
-            break
-        t, f0 = 1.0, loss(u)
-        while loss(u + t * step) > f0 + 1e-15 * abs(f0) and t > 1e-8:
-            t *= 0.5
-        u = u + t * step
     return float(np.abs(u[i] - u[j] - (r[i] - r[j])).max())
 
 
@@ -309,7 +250,8 @@ def exploitability_nonnegative_draw(rng: np.random.Generator) -> dict:
     "games.exploitability_is_half_the_duality_gap",
     claim="exploitability max_i (P pi)_i - 1/2 is >= 0 and equals half the duality gap "
     "max_i (P pi)_i - min_j (pi^T P)_j",
-    reference="antisymmetry of P - 1/2; papers_nash_family.md §0",
+    reference="antisymmetry of P - 1/2 (ours); Swamy et al. 2024 (SPO), Sec. 3 measure minimax "
+    "winners by this gap",
     draw=exploitability_nonnegative_draw,
     tolerance=1e-12,
 )

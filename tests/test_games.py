@@ -292,7 +292,7 @@ def test_spo_average_converges_and_last_iterate_cycles_on_rps():
 @given(learner_instances())
 def test_dno_one_step_improvement_and_equivalence_with_hedge(inst):
     assert checks.dno_one_step_improvement(inst) <= 1e-12
-    a = games.dno(inst["P"], min(inst["T"], 20), eta=inst["eta"], init=inst["init"]).policies
+    a = games.dno(inst["P"], min(inst["T"], 20), beta=inst["eta"], init=inst["init"]).policies
     b = games.spo(inst["P"], min(inst["T"], 20), eta=1 / inst["eta"], init=inst["init"]).policies
     np.testing.assert_allclose(a, b, atol=1e-12)
 
@@ -344,7 +344,7 @@ def test_sppo_exact_is_hedge(inst):
 def test_nash_md_last_iterate_bound(inst, T):
     P, mu, beta = inst
     star = games.regularized_nash(P, mu, beta).policy
-    res = games.nash_md(P, T, beta, mu=mu)
+    res = games.nash_md(P, T, beta, pi_ref=mu)
     assert kl(star, res.last_policy) <= 8 / (beta**2 * (T + 1)) + 1e-12
     assert checks.nash_md_last_iterate_bound({"P": P, "mu": mu, "beta": beta}) <= 1e-12
 
@@ -352,7 +352,7 @@ def test_nash_md_last_iterate_bound(inst, T):
 def test_nash_md_constant_step_converges_to_a_ball():
     P, mu = rock_paper_scissors(), np.array([0.6, 0.3, 0.1])
     star = games.regularized_nash(P, mu, 0.5).policy
-    res = games.nash_md(P, 400, 0.5, mu=mu, step=0.2)
+    res = games.nash_md(P, 400, 0.5, pi_ref=mu, eta=0.2)
     assert kl(star, res.last_policy) < 1e-2
 
 
@@ -408,14 +408,14 @@ def test_iterative_dpo_is_the_gibbs_policy_under_bradley_terry():
         (lambda: games.minimax_winner(rock_paper_scissors(), method="simplex"), "method"),
         (lambda: games.exploitability(rock_paper_scissors(), [0.5, 0.5]), "policy"),
         (lambda: games.regularized_nash(rock_paper_scissors(), beta=0.0), "beta"),
-        (lambda: games.regularized_nash(rock_paper_scissors(), [0.5, 0.6, -0.1]), "mu"),
+        (lambda: games.regularized_nash(rock_paper_scissors(), [0.5, 0.6, -0.1]), "pi_ref"),
         (lambda: games.spo(rock_paper_scissors(), 0), "n_steps"),
         (lambda: games.spo(rock_paper_scissors(), 5, init=[1.0, 0.0]), "init"),
         (lambda: games.spo(rock_paper_scissors(), 5, feedback="bandit"), "feedback"),
         (lambda: games.spo(rock_paper_scissors(), 5, feedback="sampled"), "rng"),
-        (lambda: games.nash_md(rock_paper_scissors(), 5, 1.0, step=2.0), "step"),
+        (lambda: games.nash_md(rock_paper_scissors(), 5, 1.0, eta=2.0), "eta"),
         (lambda: games.dno(rock_paper_scissors(), 5, mode="online"), "mode"),
-        (lambda: games.dno(rock_paper_scissors(), 5, eta=-1.0), "eta"),
+        (lambda: games.dno(rock_paper_scissors(), 5, beta=-1.0), "beta"),
         (lambda: games.fit_bradley_terry(rock_paper_scissors(), -np.ones((3, 3))), "weights"),
         (lambda: games.dno_loss([0.0, 0.0], [0.0, 0.0], [0.5, 0.5], [0], [2], 1.0), "y2"),
     ],
@@ -508,3 +508,194 @@ def test_reward_model_rlhf_recovers_markovian_preferences_and_fails_non_markovia
     rm = games.reward_model_rlhf(constrained, beta=0.1)
     spo_res = games.sequential_spo(constrained, 300, eta=5.0)
     assert rm.exploitability > 0.1 > 0.01 > spo_res.exploitability[-1]
+
+
+# ------------------------------------------------------------------------------ the reorganisation
+
+
+def test_sampled_learners_draw_as_before_on_the_one_loop():
+    """Iterates of every sampling learner, computed before the learners shared one loop: the
+    sequence of rng draws and the arithmetic of each update are unchanged."""
+    P, init = rock_paper_scissors(5), [0.4, 0.3, 0.1, 0.1, 0.1]
+    runs = {
+        "spo": games.spo(P, 6, eta=0.5, init=init, feedback="sampled", n_samples=2, rng=0),
+        "sppo": games.sppo(P, 6, eta=0.5, init=init, n_samples=3, rng=5),
+        "dno": games.dno(P, 6, beta=2.0, init=init, mode="batched", n_samples=4, rng=1),
+        "rebel": games.rebel(P, 6, eta=0.5, init=init, n_pairs=5, rng=2),
+        "bt_rlhf": games.bt_rlhf(P, 6, beta=0.5, n_comparisons=30, rng=4),
+        "nash_md": games.nash_md(P, 6, 0.5, pi_ref=np.array(init)),
+    }
+    before = {
+        "spo": [0.327004298556436, 0.11584941993044791, 0.04958453323307554, 0.2222224606484892,
+                0.28533928763155153],
+        "sppo": [0.4075868508514677, 0.21903655530993435, 0.07301218510331148,
+                 0.10189671271286686, 0.19846769602241973],
+        "dno": [0.5856316198370985, 0.1756234505739577, 0.04955401379102842, 0.07516832476778837,
+                0.11402259103012695],
+        "rebel": [0.45955980846246836, 0.17851781071623182, 0.06155465183582929,
+                  0.11711909988121917, 0.18324862910425144],
+        "bt_rlhf": [0.31198060532299154, 0.1863712665954682, 0.18539742250944324,
+                    0.07706474210528383, 0.23918596346681317],
+        "nash_md": [0.4344043942320323, 0.20807781430349143, 0.06573475689222133,
+                    0.12824971191753398, 0.16353332265472104],
+    }
+    for name, res in runs.items():
+        np.testing.assert_allclose(res.last_policy, before[name], rtol=1e-12, err_msg=name)
+        assert res.policies.shape == (7, 5)
+        np.testing.assert_allclose(res.policies.sum(axis=1), 1.0, atol=1e-12)
+    idpo = games.iterative_dpo(bradley_terry([1.0, 0.0, 0.5, 0.2, -1.0]), 3, beta=0.5, n_pairs=50,
+                               rng=3, l2=0.1)
+    np.testing.assert_allclose(idpo.last_policy, [0.27059046953471666, 0.14292142603998095,
+                                                  0.21274707668087625, 0.2580059033338346,
+                                                  0.11573512441059147], rtol=1e-12)
+    np.testing.assert_allclose(idpo.reward, [0.17757403080333117, -0.14158171138066022,
+                                             0.057322796486152724, 0.153762016021198,
+                                             -0.24707713193002168], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda P: games.sppo(P, 3, n_samples=2),
+        lambda P: games.dno(P, 3, mode="batched"),
+        lambda P: games.rebel(P, 3, n_pairs=4),
+        lambda P: games.bt_rlhf(P, 3, n_comparisons=10),
+        lambda P: games.iterative_dpo(P, 3, n_pairs=10),
+    ],
+)
+def test_rng_is_required_exactly_when_sampling(call):
+    with pytest.raises(ValueError, match="rng"):
+        call(rock_paper_scissors())
+
+
+def test_old_keywords_still_work_and_warn():
+    P, mu = rock_paper_scissors(), np.array([0.6, 0.3, 0.1])
+    with pytest.warns(DeprecationWarning, match="'mu' is deprecated, use 'pi_ref'"):
+        old = games.regularized_nash(P, mu=mu, beta=0.5)
+    np.testing.assert_array_equal(old.policy, games.regularized_nash(P, pi_ref=mu, beta=0.5).policy)
+    with pytest.warns(DeprecationWarning, match="'mu'"):
+        g = games.regularized_exploitability(P, [1 / 3] * 3, mu=mu, beta=0.5)
+    assert g == games.regularized_exploitability(P, [1 / 3] * 3, mu, 0.5)
+    with pytest.warns(DeprecationWarning) as caught:
+        a = games.nash_md(P, 5, 0.5, mu=mu, step=0.2)
+    assert {str(w.message).split(": ")[1] for w in caught} == {
+        "the keyword 'mu' is deprecated, use 'pi_ref'", "the keyword 'step' is deprecated, use 'eta'"}
+    np.testing.assert_array_equal(a.policies, games.nash_md(P, 5, 0.5, pi_ref=mu, eta=0.2).policies)
+    with pytest.warns(DeprecationWarning, match="'eta' is deprecated, use 'beta'"):
+        d = games.dno(P, 5, eta=2.0)
+    np.testing.assert_array_equal(d.policies, games.dno(P, 5, beta=2.0).policies)
+    lp = np.log([0.5, 0.25, 0.25])
+    with pytest.warns(DeprecationWarning, match="'eta'"):
+        v = games.dno_loss(lp, lp, [1.0, 0.0, 0.5], [0], [1], eta=1.0)
+    np.testing.assert_array_equal(v, games.dno_loss(lp, lp, [1.0, 0.0, 0.5], [0], [1], beta=1.0))
+    res = games.regularized_nash(P, mu, 0.5)
+    with pytest.warns(DeprecationWarning, match="residual is deprecated"):
+        assert res.residual == res.certificate
+
+
+def test_results_share_the_base_and_certify():
+    from prefrl.results import Result
+
+    P, mu = rock_paper_scissors(), np.array([0.6, 0.3, 0.1])
+    mm = games.minimax_winner(P)
+    assert mm.certificate == mm.exploitability and mm.converged and mm.iterations >= 0
+    cv = games.minimax_winner(P, method="cvxpy")
+    assert cv.converged and cv.certificate <= 1e-9
+    rn = games.regularized_nash(P, mu, 0.5)
+    assert rn.converged and rn.certificate <= 1e-12
+    assert games.regularized_nash(P, mu, 0.5, method="cvxpy").converged
+    sp = games.spo(P, 50, eta=0.3, init=mu)
+    assert sp.converged and sp.certificate == sp.exploitability[-1]
+    assert sp.certificate == games.exploitability(P, sp.average_policy)
+    game = games.TrajectoryGame(_one_state_mdp(3, 1), P)
+    seq = games.sequential_spo(game, 20)
+    assert seq.converged and seq.certificate == seq.exploitability[-1]
+    rm = games.reward_model_rlhf(game)
+    for res in (mm, rn, sp, seq, rm):
+        assert isinstance(res, Result)
+        assert "iterations" not in res.keys() or {"converged", "certificate"} <= set(dir(res))
+    assert sp["method"] == "spo[exact]" and "regret" in sp.to_dict()
+
+
+def test_moved_names_importable_but_documented_elsewhere():
+    from prefrl.bradley_terry import fit_bradley_terry
+
+    assert games.fit_bradley_terry is fit_bradley_terry
+    assert "fit_bradley_terry" not in games.__all__
+    assert "iterative_dpo" not in games.__all__ and callable(games.iterative_dpo)
+    for name in games.__all__:
+        assert getattr(games, name).__module__.startswith("prefrl.games")
+
+
+def test_dno_loss_is_the_pairwise_loss_of_prefrl_losses():
+    from scipy.special import expit, log_expit
+
+    from prefrl.losses import dno as pairwise_dno
+
+    rng = np.random.default_rng(0)
+    lp, lq = np.log(rng.dirichlet(np.ones(4))), np.log(rng.dirichlet(np.ones(4)))
+    r = rng.random(4)
+    i, j = np.triu_indices(4, 1)
+    ours = games.dno_loss(lp, lq, r, i, j, 0.7)
+    np.testing.assert_array_equal(
+        ours, pairwise_dno(lp[i], lp[j], lq[i], lq[j], beta=0.7, chosen_rewards=r[i],
+                           rejected_rewards=r[j]))
+    d = 0.7 * ((lp - lq)[i] - (lp - lq)[j])
+    s = r[i] - r[j]
+    closed = -expit(s) * log_expit(d) - expit(-s) * log_expit(-d)
+    np.testing.assert_allclose(ours, closed, rtol=1e-14, atol=1e-16)
+    # -inf off the compared responses is allowed
+    lp2 = lp.copy()
+    lp2[3] = -np.inf
+    assert np.isfinite(games.dno_loss(lp2, lq, r, [0, 1], [2, 2], 1.0)).all()
+
+
+@given(learner_instances())
+def test_dno_regression_minimiser_is_the_soft_policy_iteration_target(inst):
+    P, prev, beta = inst["P"], inst["init"], inst["eta"]
+    r = P @ prev
+    u = games.dno_regression_minimiser(prev, r, beta)
+    assert u.shape == r.shape and (u.size == 0 or u[0] == 0.0)
+    np.testing.assert_allclose(u - u[0], r - r[0], atol=1e-10)
+
+
+def test_dno_regression_minimiser_validates():
+    with pytest.raises(ValueError, match="prev"):
+        games.dno_regression_minimiser([0.5, 0.5, 0.0], [0.1, 0.2, 0.3], 1.0)
+    with pytest.raises(ValueError, match="reward"):
+        games.dno_regression_minimiser([0.5, 0.5], [0.1, 0.2, 0.3], 1.0)
+    with pytest.raises(ValueError, match="beta"):
+        games.dno_regression_minimiser([0.5, 0.5], [0.1, 0.2], 0.0)
+    np.testing.assert_array_equal(games.dno_regression_minimiser([1.0], [0.5], 1.0), [0.0])
+
+
+def test_one_step_improvement_by_hand_and_on_dno():
+    P = np.array([[0.5, 0.8], [0.2, 0.5]])
+    win, bound = games.one_step_improvement(P, [[0.5, 0.5], [1.0, 0.0]], beta=0.1)
+    np.testing.assert_allclose(win, [0.65])  # (1, 0) P (1/2, 1/2)
+    np.testing.assert_allclose(bound, [0.5 + 0.1 * np.log(2)])
+    res = games.dno(rock_paper_scissors(), 30, beta=0.5, init=[0.6, 0.3, 0.1])
+    win, bound = games.one_step_improvement(rock_paper_scissors(), res.policies, 0.5)
+    assert win.shape == bound.shape == (30,) and np.all(win >= bound - 1e-12)
+    with pytest.raises(ValueError, match="policies"):
+        games.one_step_improvement(P, [[0.5, 0.5]], beta=0.1)
+
+
+def test_random_instances_are_valid_reproducible_and_varied():
+    kinds = set()
+    for seed in range(60):
+        P = games.random_preference_game(seed)
+        np.testing.assert_array_equal(P, games.random_preference_game(np.random.default_rng(seed)))
+        np.testing.assert_allclose(P + P.T, 1.0, atol=1e-15)
+        assert 1 <= P.shape[0] <= 7
+        kinds.add("tournament" if np.isin(P, [0.0, 0.5, 1.0]).all() else "other")
+        inst = games.random_learner_instance(seed)
+        assert set(inst) == {"P", "eta", "init", "T"} and 1 <= inst["T"] < 200
+        assert 10**-1.5 <= inst["eta"] <= 10 and abs(inst["init"].sum() - 1) < 1e-12
+    assert kinds == {"tournament", "other"}
+    with pytest.raises(ValueError, match="rng"):
+        games.random_preference_game(None)
+    with pytest.raises(ValueError, match="upper"):
+        games.preference_matrix_from_upper([[0.5, 1.5], [0.0, 0.5]])
+    with pytest.raises(ValueError, match="square"):
+        games.preference_matrix_from_upper(np.zeros((2, 3)))
