@@ -20,7 +20,7 @@ target = 0.6 * np.exp(-0.5 * ((x + 1.5) / 0.5) ** 2) + 0.4 * np.exp(-0.5 * ((x -
 target /= target.sum()
 features = np.c_[x, x**2]
 
-rev = reverse_kl_projection(target, features)   # EXO's K -> infinity fit
+rev = reverse_kl_projection(target, features, rng=0)   # EXO's K -> infinity fit
 fwd = forward_kl_projection(target, features)   # DPO's K -> infinity fit
 print(f"reverse KL fit: mean {rev.policy @ x:+.2f}, KL {rev.value:.3f}, "
       f"gradient {rev.certificate:.1e}; local minima found {np.unique(rev.start_values.round(3))}")

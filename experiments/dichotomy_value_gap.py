@@ -90,7 +90,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         P = _bt(r)
         rows = {k: [] for k in ("v_rlhf", "v_dpo", "v_opt", "pi_rlhf", "pi_dpo", "cert")}
         for beta in betas:
-            R = rlhf_restricted(P, U3, psi, phi, None, beta)
+            R = rlhf_restricted(P, U3, psi, phi, None, beta, rng=0)
             D = dpo_restricted(P, U3, phi, None, beta)
             rows["v_rlhf"].append(policy_value(R.policy, r, U3, beta))
             rows["v_dpo"].append(policy_value(D.policy, r, U3, beta))
@@ -106,7 +106,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         c["reward"], c["phi"], 0.1
     )
     out["c_rlhf_value_at_beta_0.1"] = policy_value(
-        rlhf_restricted(_bt(c["reward"]), U3, c["psi"], c["phi"], None, 0.1).policy,
+        rlhf_restricted(_bt(c["reward"]), U3, c["psi"], c["phi"], None, 0.1, rng=0).policy,
         c["reward"], U3, 0.1,
     )
     out["notes"] = (

@@ -83,8 +83,8 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         for method in ("exo", "dpo"):
             best = None
             for name, t0 in (starts.items() if method == "exo" else [("zero", starts["zero"])]):
-                res = train_k_sample(r, phi, ref, K=K, method=method, steps=steps, batch=batch,
-                                     lr=0.05, rng=int(rng.integers(2**31)), theta0=t0)
+                res = train_k_sample(r, phi, ref, K=K, method=method, n_steps=steps,
+                                     batch=batch, lr=0.05, rng=int(rng.integers(2**31)), init=t0)
                 loss = float(k_sample_loss(res.theta, held_out, r, phi, ref, method=method).mean())
                 if best is None or loss < best["held_out_loss"]:
                     best = {"start": name, "held_out_loss": loss, "theta": res.theta,

@@ -4,12 +4,12 @@ Feng, Kwiatkowski, Zheng, Kempe, Duan (2025), "PILAF: Optimal Human Preference S
 Modeling" (arXiv 2502.04270), draw the two responses of a preference pair either both from the
 current policy pi or one from pi+ ~ pi (pi/pi_ref)^beta and one from pi- ~ pi (pi/pi_ref)^-beta.
 With the T-PILAF weight 1/(1 + Z+ Z-) on the on-policy pair (derived here, see
-prefrl.restricted.pilaf_pair_distribution) the expected DPO step is beta/(1+Z+Z-) grad V*(pi) to
+prefrl.online.pilaf_pair_distribution) the expected DPO step is beta/(1+Z+Z-) grad V*(pi) to
 first order in r* - r_theta, where V*(pi) = E_pi r* - beta KL(pi || pi_ref) (theorem check
 restricted.pilaf_gradient_aligns_first_order). Shi et al. (2025), "Understanding the Performance
 Gap in Preference Learning", Sec. 3, remark that online DPO with PILAF can then beat both RLHF and
 offline DPO. Everything below is exact: population losses, expected gradients, no sampling noise
-(except the sampled runs of panel (a), a few seeds of prefrl.restricted.online_dpo).
+(except the sampled runs of panel (a), a few seeds of prefrl.online.online_dpo).
 
 (a) Instance (c) of experiments/dichotomy_value_gap.py (r* = (0, 0, -2) is in the reward class,
     the policy feature phi = (1, -1, 0) cannot single out the bad arm), beta = 0.3: V* over the
@@ -37,19 +37,17 @@ from matplotlib.ticker import NullFormatter
 from scipy.optimize import brentq
 
 from prefrl.experiments.dichotomy_value_gap import instances as dichotomy_instances
-from prefrl.plotting import band, new_figure, save_figure
-from prefrl.policies import LogLinearPolicy
-from prefrl.registry import Claim
-from prefrl.restricted import (
-    dpo_restricted,
+from prefrl.online import (
     expected_dpo_gradient,
     on_policy_pair_distribution,
     online_dpo,
     online_dpo_expected,
     pilaf_pair_distribution,
-    policy_value,
-    rlhf_restricted,
 )
+from prefrl.plotting import band, new_figure, save_figure
+from prefrl.policies import LogLinearPolicy
+from prefrl.registry import Claim
+from prefrl.restricted import dpo_restricted, policy_value, rlhf_restricted
 
 TITLE = "Online DPO with PILAF vs on-policy pairs, offline DPO and RLHF: exact V* on bandits"
 PAPER = (
@@ -110,7 +108,7 @@ def _sweep(inst, betas, t0):
         rows["v_dpo"].append(policy_value(dpo_restricted(_bt(r), U3, phi, None, beta).policy, r,
                                           U3, beta))
         rows["v_rlhf"].append(policy_value(
-            rlhf_restricted(_bt(r), U3, psi, phi, None, beta).policy, r, U3, beta))
+            rlhf_restricted(_bt(r), U3, psi, phi, None, beta, rng=0).policy, r, U3, beta))
         tb = _fixed_point(lambda t, b=beta: _value_grad(t, r, phi, U3, b), t0)
         rows["v_best"].append(policy_value(cls.probs([tb]), r, U3, beta))
         for name, (s, w) in SAMPLERS.items():
@@ -150,21 +148,21 @@ def run(quick: bool = False, seed: int = 0) -> dict:
     r, psi, phi = c["reward"], c["psi"], c["phi"]
     traj = {}
     for name, (s, w) in SAMPLERS.items():
-        res = online_dpo_expected(r, phi, None, beta_a, sampler=s, pilaf_weight=w, rounds=rounds,
-                                  steps_per_round=20, lr=2.0 / beta_a, theta0=[t0])
+        res = online_dpo_expected(r, phi, None, beta_a, sampler=s, pilaf_weight=w,
+                                  n_rounds=rounds, steps_per_round=20, lr=2.0 / beta_a, init=[t0])
         traj[name] = res.values
     seeds = 3 if quick else 8
     sampled = {}
     for name in ("on-policy", "pilaf"):
         sampled[name] = np.array([
-            online_dpo(r, phi, None, beta_a, rounds=rounds, pairs_per_round=64,
+            online_dpo(r, phi, None, beta_a, n_rounds=rounds, pairs_per_round=64,
                        steps_per_round=20, lr=2.0 / beta_a, rng=seed + k, sampler=name).values
             for k in range(seeds)])
     panel_a = {
         "beta": beta_a, "theta0": t0, "rounds": rounds, "trajectories": traj, "sampled": sampled,
         "v_dpo": policy_value(dpo_restricted(_bt(r), U3, phi, None, beta_a).policy, r, U3, beta_a),
-        "v_rlhf": policy_value(rlhf_restricted(_bt(r), U3, psi, phi, None, beta_a).policy, r, U3,
-                               beta_a),
+        "v_rlhf": policy_value(rlhf_restricted(_bt(r), U3, psi, phi, None, beta_a, rng=0).policy,
+                               r, U3, beta_a),
     }
     betas = np.array([0.2, 0.3, 0.5, 0.7, 1.0]) if quick else np.round(np.linspace(0.2, 1.0, 17),
                                                                          4)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from prefrl.games import bt_rlhf, exploitability, iterative_dpo, minimax_winner, spo
+from prefrl.games import bt_rlhf, exploitability, minimax_winner, spo
+from prefrl.online import iterative_dpo
 from prefrl.plotting import new_figure, save_figure
 from prefrl.policies import kl
 from prefrl.preferences import random_preference_matrix, rock_paper_scissors

@@ -16,7 +16,9 @@ The setup is ours (the paper has no tabular figure): a binary vocabulary, depth 
 sequence reward (2 for the sequence "1 0 1", 0 otherwise), a random non-uniform token-level
 reference and beta = 0.5. The figure shows the per-token credit beta log(pi*/pi_ref) on every edge
 of the tree and, per sequence, how the token credits add up to R(y) - V*(root). The identities
-are also checked on random trees (random vocabularies, depths, rewards, references, betas).
+are also checked on random trees (random vocabularies, depths, rewards, references, betas). The
+computation is prefrl.token_credit (token_tree_credit, sequence_dpo_token_policy and the random
+trees of random_token_tree_instance, which the theorem check restricted.q_star_telescoping shares).
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
-from prefrl.bandits import dpo_population_optimum
-from prefrl.mdp.envs import token_tree
 from prefrl.plotting import new_figure, save_figure
 from prefrl.registry import Claim
+from prefrl.token_credit import (
+    random_token_tree_instance,
+    sequence_dpo_token_policy,
+    token_tree_credit,
+)
 
 TITLE = "Per-token credit beta log(pi*/pi_ref) on a token tree telescopes to the DPO reward"
 PAPER = (
@@ -38,104 +43,29 @@ PAPER = (
 )
 
 
-def tree_analysis(vocab: int, depth: int, seq_reward, reference, beta: float) -> dict:
-    """Soft backward induction on the tree and every identity of the paper, checked exactly.
-
-    ``reference`` has shape (S, vocab) (token-level pi_ref); ``seq_reward`` shape (vocab**depth,).
-    Returns the per-edge credit and the violations of the identities.
-    """
-    tree = token_tree(vocab, depth, sequence_rewards=seq_reward)
-    S = tree.n_states
-    res = tree.backward_induction(beta=beta, reference=reference)
-    depth_of = np.zeros(S, dtype=int)
-    for h in range(depth + 1):
-        depth_of[tree.states_at_depth(h)] = h
-    inner = np.flatnonzero(depth_of < depth)
-    child = inner[:, None] * vocab + 1 + np.arange(vocab)[None, :]
-    V = res.values[depth_of, np.arange(S)]  # V*(s) at the time the state is visited
-    V[depth_of == depth] = 0.0
-    pi = res.policy[depth_of[inner], inner]  # (n_inner, vocab)
-    credit = beta * (np.log(pi) - np.log(reference[inner]))
-    bellman = tree.rewards[inner] + V[child] - V[inner][:, None]
-    soft_bellman_err = float(np.max(np.abs(credit - bellman)))
-
-    # Telescoping along every sequence, and the sequence-level closed form.
-    seqs = np.stack(np.unravel_index(np.arange(vocab**depth), (vocab,) * depth), axis=1)
-    states = np.zeros((seqs.shape[0], depth), dtype=int)
-    for t in range(1, depth):
-        states[:, t] = states[:, t - 1] * vocab + 1 + seqs[:, t - 1]
-    row = {s: i for i, s in enumerate(inner)}
-    idx = np.vectorize(row.get)(states)
-    token_credit = credit[idx, seqs]  # (n_seq, depth)
-    R = np.asarray(seq_reward, dtype=float)
-    telescope_err = float(np.max(np.abs(token_credit.sum(axis=1) - (R - V[0]))))
-    ref_seq = np.prod(reference[states, seqs], axis=1)
-    pi_seq = np.prod(pi[idx, seqs], axis=1)
-    log_closed = np.log(ref_seq) + R / beta
-    closed = np.exp(log_closed - np.logaddexp.reduce(log_closed))
-    closed_err = float(np.max(np.abs(pi_seq - closed)))
-    value_err = abs(V[0] - beta * np.logaddexp.reduce(np.log(ref_seq) + R / beta))
-
-    # Sequence-level DPO (population, BT preferences on R, pairs from pi_ref) -> token policy.
-    P = 1.0 / (1.0 + np.exp(-(R[:, None] - R[None, :])))
-    fit = dpo_population_optimum(P, ref_seq, ref_seq, beta)
-    dpo = fit.policy
-    # What the solver's certificate guarantees: the BT objective is strongly convex on the
-    # sum-zero subspace with modulus lambda_2 (second eigenvalue of its Hessian, a weighted
-    # Laplacian), so |r_hat - r|_inf <= sqrt(n) |grad|_inf / lambda_2; conditionals are then off by
-    # at most exp(4 |dr|_inf / beta) - 1.
-    Wt = np.outer(ref_seq, ref_seq) * P
-    D = fit.reward[:, None] - fit.reward[None, :]
-    C = (Wt + Wt.T) / (2.0 + 2.0 * np.cosh(D))
-    lam2 = np.sort(np.linalg.eigvalsh(np.diag(C.sum(axis=1)) - C))[1] if R.size > 1 else np.inf
-    dr = np.sqrt(R.size) * fit.certificate / lam2
-    dpo_tol = 1e-10 + float(np.expm1(min(4.0 * dr / beta, 50.0)))
-    mass = np.zeros((S, vocab))
-    for t in range(depth):
-        np.add.at(mass, (states[:, t], seqs[:, t]), dpo)
-    dpo_cond = mass[inner] / mass[inner].sum(axis=1, keepdims=True)
-    dpo_err = float(np.max(np.abs(dpo_cond - pi)))
-
-    # Mean implicit reward under pi_ref: -beta KL(pi_ref || pi*) <= 0 per node and per sequence.
-    node_means = np.sum(reference[inner] * credit, axis=1)
-    node_kl = np.sum(reference[inner] * (np.log(reference[inner]) - np.log(pi)), axis=1)
-    seq_mean = float(ref_seq @ token_credit.sum(axis=1))
-    seq_kl = float(ref_seq @ (np.log(ref_seq) - np.log(pi_seq)))
-    mean_err = float(max(np.max(np.abs(node_means + beta * node_kl)),
-                         abs(seq_mean + beta * seq_kl)))
+def _record_tree(vocab_size: int, depth: int, sequence_rewards, pi_ref, beta: float) -> dict:
+    """Every identity of the paper on one tree (prefrl.token_credit), as the figure records it."""
+    c = token_tree_credit(vocab_size, depth, sequence_rewards, pi_ref, beta)
+    d = sequence_dpo_token_policy(vocab_size, depth, sequence_rewards, pi_ref, beta)
+    dpo_err = float(np.max(np.abs(d.policy - c.policy)))
     return {
-        "sequences": seqs,
-        "seq_reward": R,
-        "token_credit": token_credit,
-        "v_root": float(V[0]),
-        "inner_states": inner,
-        "depth_of": depth_of,
-        "edge_credit": credit,
-        "policy": pi,
-        "soft_bellman_err": soft_bellman_err,
-        "telescope_err": telescope_err,
-        "closed_form_err": float(max(closed_err, value_err)),
+        "sequences": c.sequences,
+        "seq_reward": c.sequence_rewards,
+        "token_credit": c.token_credit,
+        "v_root": c.value,
+        "inner_states": c.inner_states,
+        "depth_of": c.depth_of,
+        "edge_credit": c.edge_credit,
+        "policy": c.policy,
+        "soft_bellman_err": c.soft_bellman_error,
+        "telescope_err": c.telescope_error,
+        "closed_form_err": c.closed_form_error,
         "dpo_token_err": dpo_err,
-        "dpo_err_over_tolerance": dpo_err / dpo_tol,
-        "max_node_mean_implicit_reward": float(np.max(node_means)),
-        "seq_mean_implicit_reward": seq_mean,
-        "mean_identity_err": mean_err,
+        "dpo_err_over_tolerance": dpo_err / d.tolerance,
+        "max_node_mean_implicit_reward": c.max_node_mean_implicit_reward,
+        "seq_mean_implicit_reward": c.sequence_mean_implicit_reward,
+        "mean_identity_err": c.mean_identity_error,
     }
-
-
-def random_tree(rng: np.random.Generator) -> dict:
-    """A random tree: vocab 1-3, depth 1-3, rewards (sometimes tied or zero), reference >= 1e-4."""
-    V = int(rng.integers(1, 4))
-    H = int(rng.integers(1, 4))
-    S = (H + 1) if V == 1 else (V ** (H + 1) - 1) // (V - 1)
-    kind = rng.integers(3)
-    R = (rng.normal(size=V**H) * 2 if kind == 0 else
-         rng.integers(0, 2, size=V**H).astype(float) if kind == 1 else np.zeros(V**H))
-    ref = rng.dirichlet(np.ones(V) * float(rng.choice([0.3, 1.0, 5.0])), size=S)
-    ref = np.maximum(ref, 1e-4)
-    ref /= ref.sum(axis=1, keepdims=True)
-    return {"vocab": V, "depth": H, "seq_reward": R, "reference": ref,
-            "beta": float(10 ** rng.uniform(-1, 1))}
 
 
 def run(quick: bool = False, seed: int = 0) -> dict:
@@ -145,15 +75,13 @@ def run(quick: bool = False, seed: int = 0) -> dict:
     ref = rng.dirichlet(np.full(V, 3.0), size=S)
     seqs = np.stack(np.unravel_index(np.arange(V**H), (V,) * H), axis=1)
     R = np.where(np.all(seqs == np.array([1, 0, 1]), axis=1), 2.0, 0.0)
-    main = tree_analysis(V, H, R, ref, beta)
+    main = _record_tree(V, H, R, ref, beta)
     worst = {k: 0.0 for k in ("soft_bellman_err", "telescope_err", "closed_form_err",
                               "dpo_token_err", "dpo_err_over_tolerance", "mean_identity_err")}
     max_mean = -np.inf
     n_random = 20 if quick else 300
     for _ in range(n_random):
-        inst = random_tree(rng)
-        a = tree_analysis(inst["vocab"], inst["depth"], inst["seq_reward"], inst["reference"],
-                          inst["beta"])
+        a = _record_tree(**random_token_tree_instance(rng))
         for k in worst:
             worst[k] = max(worst[k], a[k])
         max_mean = max(max_mean, a["max_node_mean_implicit_reward"], a["seq_mean_implicit_reward"])

@@ -12,24 +12,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from prefrl.experiments.token_credit import random_tree, tree_analysis
+from prefrl.online import (
+    expected_dpo_gradient,
+    on_policy_pair_distribution,
+    pilaf_pair_distribution,
+    pilaf_policies,
+)
 from prefrl.policies import LogLinearPolicy, gibbs, kl
 from prefrl.registry import theorem
 from prefrl.restricted import (
-    _k_sample_value_and_grad,
     dpo_restricted,
-    expected_dpo_gradient,
     forward_kl_projection,
     k_sample_expected_loss,
     k_sample_limit,
     k_sample_loss,
-    on_policy_pair_distribution,
-    pilaf_pair_distribution,
-    pilaf_policies,
+    k_sample_value_and_grad,
     policy_value,
     reverse_kl_projection,
     rlhf_restricted,
 )
+from prefrl.token_credit import random_token_tree_instance, token_tree_credit
 
 
 def _bt(r):
@@ -64,7 +66,7 @@ def draw_bandit(rng: np.random.Generator) -> dict:
 def _fits(inst, psi, phi):
     r, ref, beta = inst["reward"], inst["reference"], inst["beta"]
     P = _bt(r)
-    R = rlhf_restricted(P, ref, psi, phi, ref, beta)
+    R = rlhf_restricted(P, ref, psi, phi, ref, beta, rng=0)
     D = dpo_restricted(P, ref, phi, ref, beta)
     return R, D, policy_value(R.policy, r, ref, beta), policy_value(D.policy, r, ref, beta)
 
@@ -183,7 +185,7 @@ def reverse_projection_first_order(inst: dict) -> float:
     p = np.maximum(inst["target"], 1e-3)
     p /= p.sum()
     phi = inst["features"]
-    res = reverse_kl_projection(p, phi)
+    res = reverse_kl_projection(p, phi, rng=0)
     cls = LogLinearPolicy(phi)
     worst = res.certificate
     for th in inst["others"]:
@@ -229,11 +231,13 @@ def exo_equals_dpo_unrestricted(inst: dict) -> float:
     w = np.prod(ref[Y], axis=1)
     worst = 0.0
     for method in ("exo", "dpo"):
-        vals, _ = _k_sample_value_and_grad(cls, theta_star, Y, r, br, bp, method)
+        vals, _ = k_sample_value_and_grad(theta_star, Y, r, feats, ref, beta_r=br, beta_pi=bp,
+                                          method=method)
         # Gradient of the *expected* loss: weight each group's gradient by its probability.
         grad = np.zeros(n)
         for y, wy in zip(Y, w):
-            grad += wy * _k_sample_value_and_grad(cls, theta_star, y[None], r, br, bp, method)[1]
+            grad += wy * k_sample_value_and_grad(theta_star, y[None], r, feats, ref, beta_r=br,
+                                                 beta_pi=bp, method=method)[1]
         best = float(w @ vals)
         worst = max(worst, float(np.max(np.abs(grad))))
         for th in inst["others"]:
@@ -290,16 +294,15 @@ def k_sample_limits(inst: dict) -> float:
     claim="on a token tree, beta log(pi*/pi_ref)(a|s) = r(s,a) + V*(s') - V*(s) at every node; "
     "the sum along a sequence is R(y) - V*(root); the mean under pi_ref is -beta KL <= 0",
     reference="Rafailov, Hejna, Park, Finn 2024 ('From r to Q*'), Sec. 4",
-    draw=random_tree,
+    draw=random_token_tree_instance,
     tolerance=1e-10,
 )
 def q_star_telescoping(inst: dict) -> float:
     """Largest error of the soft Bellman, telescoping and mean identities (and a positive mean)."""
-    a = tree_analysis(inst["vocab"], inst["depth"], inst["seq_reward"], inst["reference"],
-                      inst["beta"])
-    return max(a["soft_bellman_err"], a["telescope_err"], a["closed_form_err"],
-               a["mean_identity_err"], a["max_node_mean_implicit_reward"],
-               a["seq_mean_implicit_reward"])
+    a = token_tree_credit(**inst)
+    return max(a.soft_bellman_error, a.telescope_error, a.closed_form_error,
+               a.mean_identity_error, a.max_node_mean_implicit_reward,
+               a.sequence_mean_implicit_reward)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests of the PILAF sampler (Feng et al. 2025) and the exact expected DPO gradient in prefrl.restricted."""
+"""Tests of the PILAF sampler (Feng et al. 2025) and the exact expected DPO gradient in prefrl.online."""
 
 import numpy as np
 import pytest
@@ -8,16 +8,16 @@ from hypothesis.extra.numpy import arrays
 from scipy.optimize import brentq
 
 import prefrl.proofs_check.restricted as pcr
-from prefrl.policies import LogLinearPolicy, gibbs
-from prefrl.restricted import (
+from prefrl.online import (
     expected_dpo_gradient,
     on_policy_pair_distribution,
     online_dpo,
     online_dpo_expected,
     pilaf_pair_distribution,
     pilaf_policies,
-    policy_value,
 )
+from prefrl.policies import LogLinearPolicy, gibbs
+from prefrl.restricted import policy_value
 
 finite = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
 
@@ -211,14 +211,14 @@ def test_expected_gradient_deterministic_preferences_stay_finite():
 
 def test_online_dpo_default_unchanged():
     # Numbers recorded with the code before the sampler option existed (same seed).
-    res = online_dpo([0.0, 0.0, -2.0], np.array([[1.0], [-1.0], [0.0]]), None, 0.3, rounds=7,
+    res = online_dpo([0.0, 0.0, -2.0], np.array([[1.0], [-1.0], [0.0]]), None, 0.3, n_rounds=7,
                      pairs_per_round=16, steps_per_round=5, lr=0.3, rng=123)
     np.testing.assert_allclose(res.thetas.ravel(), [
         0.0, 0.041516591163797065, 0.08139595038771777, 0.1209161119074833, 0.1009056873174562,
         0.14038434064828445, 0.11882640912038064, 0.11389869223096237], rtol=1e-12)
     np.testing.assert_allclose(res.values[-1], -0.6650862157955424, rtol=1e-12)
     res = online_dpo([1.0, 0.0, 0.5, -1.0], np.random.default_rng(0).normal(size=(4, 2)),
-                     [0.1, 0.2, 0.3, 0.4], 0.7, rounds=4, rng=5, sampler="on-policy")
+                     [0.1, 0.2, 0.3, 0.4], 0.7, n_rounds=4, rng=5, sampler="on-policy")
     np.testing.assert_allclose(res.thetas[-1], [-0.96979006808784, -0.6133869868180569],
                                rtol=1e-12)
     assert res.certificate == pytest.approx(0.006678650089844182, rel=1e-10)
@@ -226,11 +226,11 @@ def test_online_dpo_default_unchanged():
 
 def test_online_dpo_pilaf_approaches_the_optimum_in_the_full_class():
     r = np.array([1.0, 0.0, -0.5])
-    res = online_dpo(r, np.eye(3), None, 1.0, rounds=40, pairs_per_round=256, rng=0,
+    res = online_dpo(r, np.eye(3), None, 1.0, n_rounds=40, pairs_per_round=256, rng=0,
                      sampler="pilaf")
     assert res.values[-1] > res.values[0]
     assert np.max(np.abs(res.policy - gibbs(np.ones(3) / 3, r, 1.0))) < 0.05
-    again = online_dpo(r, np.eye(3), None, 1.0, rounds=40, pairs_per_round=256, rng=0,
+    again = online_dpo(r, np.eye(3), None, 1.0, n_rounds=40, pairs_per_round=256, rng=0,
                        sampler="pilaf")
     np.testing.assert_array_equal(res.thetas, again.thetas)
 
@@ -239,7 +239,7 @@ def test_online_dpo_pilaf_approaches_the_optimum_in_the_full_class():
 def test_online_dpo_expected_reaches_pi_star_in_the_full_class(sampler):
     r = np.array([0.5, 0.0, -1.0])
     ref = np.array([0.2, 0.5, 0.3])
-    res = online_dpo_expected(r, np.eye(3), ref, 0.5, sampler=sampler, rounds=300, lr=1.0)
+    res = online_dpo_expected(r, np.eye(3), ref, 0.5, sampler=sampler, n_rounds=300, lr=1.0)
     np.testing.assert_allclose(res.policy, gibbs(ref, r, 0.5), atol=1e-8)
     assert res.certificate < 1e-8
     assert np.all(np.diff(res.values) > -1e-12)  # V* never decreases here
@@ -258,7 +258,7 @@ def test_online_pilaf_fixed_point_is_closer_to_the_best_in_class_when_nearly_rea
     best = policy_value(cls.probs([brentq(grad_v, 0.5, 1.5, xtol=1e-14)]), r, ref, 1.0)
     gaps = {}
     for s in ("on-policy", "pilaf"):
-        res = online_dpo_expected(r, phi, ref, 1.0, sampler=s, rounds=200, lr=0.5)
+        res = online_dpo_expected(r, phi, ref, 1.0, sampler=s, n_rounds=200, lr=0.5)
         gaps[s] = best - res.values[-1]
     assert gaps["pilaf"] < gaps["on-policy"] / 10
     assert gaps["on-policy"] > 1e-5
@@ -271,7 +271,7 @@ def test_online_pilaf_fixed_point_is_closer_to_the_best_in_class_when_nearly_rea
 @pytest.mark.parametrize("call, name", [
     (lambda: pilaf_pair_distribution([0.5, 0.5], [0.5, 0.5], 0.0), "beta"),
     (lambda: pilaf_pair_distribution([0.5, 0.6], [0.5, 0.5], 1.0), "policy"),
-    (lambda: pilaf_pair_distribution([0.5, 0.5], [0.5, 0.5, 0.0], 1.0), "reference"),
+    (lambda: pilaf_pair_distribution([0.5, 0.5], [0.5, 0.5, 0.0], 1.0), "pi_ref"),
     (lambda: pilaf_pair_distribution([0.5, 0.5], [1.0, 0.0], 1.0), "policy\\[1\\]"),
     (lambda: pilaf_pair_distribution([0.5, 0.5], [0.5, 0.5], 1.0, weight=1.5), "weight"),
     (lambda: pilaf_policies([0.5, 0.5], [0.5, 0.5], -1.0), "beta"),
@@ -288,8 +288,8 @@ def test_online_pilaf_fixed_point_is_closer_to_the_best_in_class_when_nearly_rea
     (lambda: online_dpo([1.0, 0.0], np.eye(2), None, 1.0, sampler="pilaf", pilaf_weight=-0.1),
      "pilaf_weight"),
     (lambda: online_dpo_expected([1.0, 0.0], np.eye(2), None, 1.0, sampler="vanilla"), "sampler"),
-    (lambda: online_dpo_expected([1.0, 0.0], np.eye(2), None, 1.0, rounds=0), "rounds"),
-    (lambda: online_dpo_expected([1.0, 0.0], np.eye(2), None, 1.0, theta0=[0.0]), "theta0"),
+    (lambda: online_dpo_expected([1.0, 0.0], np.eye(2), None, 1.0, n_rounds=0), "rounds"),
+    (lambda: online_dpo_expected([1.0, 0.0], np.eye(2), None, 1.0, init=[0.0]), "init"),
 ])
 def test_bad_input_names_the_argument(call, name):
     with pytest.raises(ValueError, match=name):

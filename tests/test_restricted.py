@@ -1,4 +1,4 @@
-"""Tests of prefrl.restricted: projections, RLHF/DPO within classes, K-sample EXO/DPO, r -> Q*."""
+"""Tests of prefrl.restricted (projections, RLHF/DPO within classes, K-sample EXO/DPO) and r -> Q*."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,6 @@ from hypothesis.extra.numpy import arrays
 
 import prefrl.proofs_check.restricted as pcr
 from prefrl.bandits import bt_mle, dpo_dataset_optimum, dpo_population_optimum, rlhf_optimum
-from prefrl.experiments.token_credit import tree_analysis
 from prefrl.policies import LogLinearPolicy, gibbs, kl, regularized_objective, soft_value
 from prefrl.restricted import (
     dpo_restricted,
@@ -26,6 +25,7 @@ from prefrl.restricted import (
     rlhf_restricted_dataset,
     train_k_sample,
 )
+from prefrl.token_credit import sequence_dpo_token_policy, token_tree_credit
 
 # ---------------------------------------------------------------------------------------------
 # strategies
@@ -99,7 +99,7 @@ def test_forward_projection_boundary_moment_is_flagged():
 @given(projection_instances(zeros=False))
 def test_reverse_projection_stationary_and_beats_random(inst):
     target, phi = inst
-    res = reverse_kl_projection(target, phi)
+    res = reverse_kl_projection(target, phi, rng=0)
     cls = LogLinearPolicy(phi)
     assert res.certificate <= 1e-8
     np.testing.assert_allclose(res.value, kl(res.policy, target), atol=1e-12)
@@ -108,7 +108,7 @@ def test_reverse_projection_stationary_and_beats_random(inst):
 
 
 def test_reverse_projection_gradient_matches_finite_differences():
-    from prefrl.restricted import _reverse_kl_parts
+    from prefrl.restricted._projections import _reverse_kl_parts
 
     rng = np.random.default_rng(3)
     phi = rng.normal(size=(6, 2))
@@ -130,7 +130,7 @@ def test_reverse_projection_is_mode_seeking_and_forward_is_mean_seeking():
     target = 0.6 * np.exp(-0.5 * ((y - 5) / 1.2) ** 2) + 0.4 * np.exp(-0.5 * ((y - 14) / 1.2) ** 2)
     target /= target.sum()
     phi = np.c_[y, y**2]
-    rev, fwd = reverse_kl_projection(target, phi), forward_kl_projection(target, phi)
+    rev, fwd = reverse_kl_projection(target, phi, rng=0), forward_kl_projection(target, phi)
     assert abs(rev.policy @ y - 5) < 0.3
     assert abs(fwd.policy @ y - target @ y) < 1e-8
     assert rev.value < rev.start_values.max() - 0.1  # another (worse) local minimum exists
@@ -142,7 +142,7 @@ def test_reverse_projection_of_gibbs_maximises_regularised_objective(inst):
     # E_pi r - beta KL(pi || ref) = beta log Z - beta KL(pi || Gibbs): the RLHF policy step.
     r, ref, beta = inst["reward"], inst["reference"], inst["beta"]
     phi = inst["features"][:, : inst["d"]]
-    res = reverse_kl_projection(gibbs(ref, r, beta), phi, ref)
+    res = reverse_kl_projection(gibbs(ref, r, beta), phi, ref, rng=0)
     cls = LogLinearPolicy(phi, ref)
     j = regularized_objective(res.policy, r, ref, beta)
     np.testing.assert_allclose(j, soft_value(ref, r, beta) - beta * res.value, atol=1e-10)
@@ -194,11 +194,11 @@ def test_strict_gaps_of_our_instances():
     inst = instances()
     c, d = inst["c_policy_misspecified"], inst["d_reward_misspecified"]
     beta = 0.1
-    Rc = rlhf_restricted(bt(c["reward"]), U3, c["psi"], c["phi"], None, beta)
+    Rc = rlhf_restricted(bt(c["reward"]), U3, c["psi"], c["phi"], None, beta, rng=0)
     Dc = dpo_restricted(bt(c["reward"]), U3, c["phi"], None, beta)
     gap_c = policy_value(Rc.policy, c["reward"], U3, beta) - policy_value(Dc.policy, c["reward"],
                                                                           U3, beta)
-    Rd = rlhf_restricted(bt(d["reward"]), U3, d["psi"], d["phi"], None, beta)
+    Rd = rlhf_restricted(bt(d["reward"]), U3, d["psi"], d["phi"], None, beta, rng=0)
     Dd = dpo_restricted(bt(d["reward"]), U3, d["phi"], None, beta)
     gap_d = policy_value(Dd.policy, d["reward"], U3, beta) - policy_value(Rd.policy, d["reward"],
                                                                           U3, beta)
@@ -212,7 +212,7 @@ def test_dataset_versions_match_bandits_in_full_class():
     for beta in (0.3, 2.0):
         a = dpo_restricted_dataset(w, lo, np.eye(3), ref, beta)
         np.testing.assert_allclose(a.policy, dpo_dataset_optimum(w, lo, ref, beta).policy, atol=1e-9)
-        b = rlhf_restricted_dataset(w, lo, np.eye(3), np.eye(3), ref, beta, l2=0.5)
+        b = rlhf_restricted_dataset(w, lo, np.eye(3), np.eye(3), ref, beta, l2=0.5, rng=0)
         np.testing.assert_allclose(b.policy, rlhf_optimum(w, lo, ref, beta, l2=0.5).policy,
                                    atol=1e-8)
     fit = linear_bt_mle_dataset(w, lo, np.eye(3))
@@ -241,7 +241,7 @@ def test_deterministic_preferences_have_no_finite_fit():
 
 def test_online_dpo_improves_value_and_approaches_optimum_in_full_class():
     r = np.array([1.0, 0.0, -0.5])
-    res = online_dpo(r, np.eye(3), None, 1.0, rounds=40, pairs_per_round=256, rng=0)
+    res = online_dpo(r, np.eye(3), None, 1.0, n_rounds=40, pairs_per_round=256, rng=0)
     star = gibbs(np.ones(3) / 3, r, 1.0)
     assert res.values[-1] > res.values[0]
     assert np.max(np.abs(res.policy - star)) < 0.05
@@ -276,7 +276,7 @@ def test_k_sample_loss_matches_textbook_formulas(n, d, seed):
 
 
 def test_k_sample_gradient_matches_finite_differences():
-    from prefrl.restricted import _k_sample_value_and_grad
+    from prefrl.restricted._k_sample import _k_sample_value_and_grad
 
     rng = np.random.default_rng(0)
     phi, r, th = rng.normal(size=(5, 2)), rng.normal(size=5), rng.normal(size=2)
@@ -335,7 +335,8 @@ def test_trained_k_sample_fits_in_full_class_reach_target():
     r, ref = np.array([1.0, 0.0, -1.0]), np.array([0.4, 0.3, 0.3])
     star = gibbs(ref, r, 1.0)
     for method in ("exo", "dpo"):
-        res = train_k_sample(r, np.eye(3), ref, K=4, method=method, steps=800, batch=32, rng=1)
+        res = train_k_sample(r, np.eye(3), ref, K=4, method=method, n_steps=800, batch=32,
+                             rng=1)
         assert np.max(np.abs(res.policy - star)) < 0.03
         assert k_sample_limit(res.theta, r, np.eye(3), ref, method=method) < 0.01 + (
             0 if method == "exo" else k_sample_limit(np.log(star / ref), r, np.eye(3), ref,
@@ -361,13 +362,14 @@ def trees(draw):
 @given(trees())
 def test_q_star_telescoping_on_hypothesis_trees(tree):
     V, H, R, ref, beta = tree
-    a = tree_analysis(V, H, R, ref, beta)
-    assert a["soft_bellman_err"] <= 1e-10
-    assert a["telescope_err"] <= 1e-10
-    assert a["closed_form_err"] <= 1e-10
-    assert a["mean_identity_err"] <= 1e-10
-    assert a["max_node_mean_implicit_reward"] <= 1e-12
-    assert a["dpo_err_over_tolerance"] <= 1.0
+    a = token_tree_credit(V, H, R, ref, beta)
+    assert a.soft_bellman_error <= 1e-10
+    assert a.telescope_error <= 1e-10
+    assert a.closed_form_error <= 1e-10
+    assert a.mean_identity_error <= 1e-10
+    assert a.max_node_mean_implicit_reward <= 1e-12
+    dpo = sequence_dpo_token_policy(V, H, R, ref, beta)
+    assert np.max(np.abs(dpo.policy - a.policy)) / dpo.tolerance <= 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,11 +393,118 @@ def test_q_star_telescoping_on_hypothesis_trees(tree):
         (lambda: k_sample_loss([0.0, 0.0], [[0, 5]], [0.0, 0.0], np.eye(2)), "samples"),
         (lambda: k_sample_loss([0.0, 0.0], [[0, 1]], [0.0, 0.0], np.eye(2), method="ipo"),
          "method"),
-        (lambda: train_k_sample([0.0, 0.0], np.eye(2), K=1), "K"),
-        (lambda: online_dpo([0.0, 0.0], np.eye(2), None, 1.0, rounds=0), "rounds"),
+        (lambda: train_k_sample([0.0, 0.0], np.eye(2), K=1, rng=0), "K"),
+        (lambda: online_dpo([0.0, 0.0], np.eye(2), None, 1.0, n_rounds=0, rng=0), "rounds"),
         (lambda: k_sample_expected_loss([0.0] * 5, [0.0] * 5, np.eye(5), K=9), "max_tuples"),
     ],
 )
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---------------------------------------------------------------------------------------------
+# the reorganisation: renamed keywords, the rng rule, results, one home
+
+
+def _bimodal():
+    y = np.arange(9.0)
+    target = 0.6 * np.exp(-(y - 2) ** 2) + 0.4 * np.exp(-(y - 6) ** 2)
+    return target / target.sum(), np.c_[y, y**2]
+
+
+def test_reference_keyword_still_works_and_warns():
+    target, phi = _bimodal()
+    ref = np.linspace(1.0, 2.0, 9) / np.linspace(1.0, 2.0, 9).sum()
+    new = forward_kl_projection(target, phi, pi_ref=ref)
+    with pytest.warns(DeprecationWarning, match="'reference' is deprecated, use 'pi_ref'"):
+        old = forward_kl_projection(target, phi, reference=ref)
+    np.testing.assert_array_equal(new.theta, old.theta)
+    with pytest.raises(TypeError, match="both"):
+        forward_kl_projection(target, phi, pi_ref=ref, reference=ref)
+
+
+def test_random_starts_need_an_rng():
+    target, phi = _bimodal()
+    with pytest.warns(DeprecationWarning, match="reverse_kl_projection.*pass rng"):
+        old = reverse_kl_projection(target, phi)
+    np.testing.assert_array_equal(old.theta, reverse_kl_projection(target, phi, rng=0).theta)
+    r = np.array([0.0, 0.0, -2.0])
+    args = (bt(r), np.full(3, 1 / 3), np.eye(3), np.array([[1.0], [-1.0], [0.0]]), None, 0.1)
+    with pytest.warns(DeprecationWarning, match="rlhf_restricted.*pass rng"):
+        old = rlhf_restricted(*args)
+    np.testing.assert_array_equal(old.theta, rlhf_restricted(*args, rng=0).theta)
+    # no random start, no rng needed: two generic starts, or a target inside the class
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reverse_kl_projection(target, phi, n_starts=2)
+        reverse_kl_projection(gibbs(np.full(9, 1 / 9), np.arange(9.0), 1.0), phi)
+
+
+def test_train_k_sample_renamed_keywords_and_rng():
+    r, ref = np.array([1.0, 0.0, -1.0]), np.array([0.4, 0.3, 0.3])
+    new = train_k_sample(r, np.eye(3), ref, K=2, n_steps=20, rng=3, init=[0.1, 0.0, 0.0])
+    with pytest.warns(DeprecationWarning) as record:
+        old = train_k_sample(r, np.eye(3), reference=ref, K=2, steps=20, rng=3,
+                             theta0=[0.1, 0.0, 0.0])
+    assert len(record) == 3
+    np.testing.assert_array_equal(new.theta, old.theta)
+    with pytest.warns(DeprecationWarning, match="train_k_sample.*pass rng"):
+        unseeded = train_k_sample(r, np.eye(3), ref, K=2, n_steps=20)
+    np.testing.assert_array_equal(unseeded.theta,
+                                  train_k_sample(r, np.eye(3), ref, K=2, n_steps=20, rng=0).theta)
+
+
+def test_train_k_sample_is_adam_on_the_k_sample_gradient():
+    # The loop written out by hand (Adam with bias correction, Polyak average of the second half).
+    from prefrl.restricted import k_sample_value_and_grad
+
+    rng = np.random.default_rng(1)
+    phi, r, ref = rng.normal(size=(4, 2)), rng.normal(size=4), np.array([0.1, 0.2, 0.3, 0.4])
+    res = train_k_sample(r, phi, ref, K=3, method="exo", n_steps=30, batch=5, lr=0.1, rng=7)
+    gen, theta = np.random.default_rng(7), np.zeros(2)
+    m1, m2, avg = np.zeros(2), np.zeros(2), []
+    for t in range(1, 31):
+        Y = gen.choice(4, size=(5, 3), p=ref)
+        _, g = k_sample_value_and_grad(theta, Y, r, phi, ref, method="exo")
+        g = g / 5
+        m1, m2 = 0.9 * m1 + 0.1 * g, 0.999 * m2 + (1 - 0.999) * g * g
+        theta = theta - 0.1 * (m1 / (1 - 0.9**t)) / (np.sqrt(m2 / (1 - 0.999**t)) + 1e-8)
+        if t > 15:
+            avg.append(theta)
+    np.testing.assert_allclose(res.theta, np.mean(avg, axis=0), rtol=1e-12, atol=1e-14)
+    assert res.iterations == 30 and res.losses.shape == (30,)
+
+
+def test_public_k_sample_gradient_matches_finite_differences_and_the_loss():
+    from prefrl.restricted import k_sample_value_and_grad
+
+    rng = np.random.default_rng(2)
+    phi, r, th = rng.normal(size=(5, 2)), rng.normal(size=5), rng.normal(size=2)
+    Y = rng.integers(0, 5, size=(6, 3))
+    for method in ("exo", "dpo"):
+        values, g = k_sample_value_and_grad(th, Y, r, phi, method=method, beta_pi=1.3)
+        np.testing.assert_array_equal(values, k_sample_loss(th, Y, r, phi, method=method,
+                                                            beta_pi=1.3))
+        for i in range(2):
+            e = 1e-6 * np.eye(2)[i]
+            fd = (k_sample_loss(th + e, Y, r, phi, method=method, beta_pi=1.3).sum()
+                  - k_sample_loss(th - e, Y, r, phi, method=method, beta_pi=1.3).sum()) / 2e-6
+            assert abs(fd - g[i]) < 1e-6
+
+
+def test_restricted_results_are_results():
+    from prefrl.restricted import KSampleTraining, ProjectionResult, RestrictedFit
+    from prefrl.results import Result
+
+    target, phi = _bimodal()
+    proj = forward_kl_projection(target, phi)
+    assert isinstance(proj, ProjectionResult) and isinstance(proj, Result)
+    assert proj.keys()[:2] == ("policy", "theta") and proj["converged"]
+    fit = dpo_restricted(bt(np.array([1.0, 0.0])), [0.5, 0.5], np.eye(2), None, 1.0)
+    assert isinstance(fit, RestrictedFit) and isinstance(fit, Result)
+    res = train_k_sample([1.0, 0.0], np.eye(2), K=2, n_steps=10, rng=0)
+    assert isinstance(res, KSampleTraining) and isinstance(res, Result)
+    assert res.converged == (res.certificate <= 1e-8)
