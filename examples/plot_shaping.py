@@ -33,12 +33,12 @@ print("EPIC distance between R and R + F:",
       round(shaping.epic_distance(grid.rewards, dense, grid.gamma), 12))
 
 # %%
-# Q-learning (alpha = 0.1, epsilon = 0.1, Q0 = 0) with Phi = 0, 0.5 Phi0 and Phi0, five seeds.
+# Q-learning (lr = 0.1, epsilon = 0.1, Q0 = 0) with Phi = 0, 0.5 Phi0 and Phi0, five seeds.
 
 n_trials, seeds = 100, range(5)
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
 for c, label in [(0.0, "no shaping"), (0.5, "0.5 Phi0"), (1.0, "Phi0")]:
-    steps = [shaping.q_learning(grid, n_trials, alpha=0.1, epsilon=0.1, rng=s, start=0,
+    steps = [shaping.q_learning(grid, n_trials, lr=0.1, epsilon=0.1, rng=s, start=0,
                                 potential=c * phi0).episode_lengths for s in seeds]
     ax0.plot(np.arange(1, n_trials + 1), np.mean(steps, axis=0), label=label)
 ax0.set_yscale("log")

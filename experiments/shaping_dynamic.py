@@ -19,7 +19,7 @@ so the optimal actions at every (t, s) are those of the unshaped grid, and every
 set (optimal, epsilon-greedy, uniform, "right then down", the learners' final greedy policies)
 has its return shifted by the same -Phi_0(s_0): the ranking is unchanged.
 
-Learning part: tabular Q-learning (alpha = epsilon = 0.1, Q0 = 0, random tie-breaking; our
+Learning part: tabular Q-learning (step size lr = epsilon = 0.1, Q0 = 0, random tie-breaking; our
 choices), steps per episode averaged over seeds. And Wiewiora (2003) does not carry over: the
 unshaped learner started at Q0 + Phi_0 (which is the static learner) acts differently from the
 annealed learner fed the same random numbers, while the unshaped learner whose table is shifted
@@ -47,7 +47,7 @@ PAPER = "Devlin and Kudenko 2012 (AAMAS), single-agent policy invariance; no fig
     "of the paper reproduced"
 
 SIZE = 6
-ALPHA = 0.1
+LR = 0.1
 EPSILON = 0.1
 ANNEAL_STEPS = 1500
 EARLY = 20  # episodes in the "early" window
@@ -90,7 +90,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
     for k, name in enumerate(NAMES):
         Phi, clock = pots[name]
         for i in range(n_seeds):
-            res = dynamic_q_learning(grid, n_episodes, potentials=Phi, clock=clock, alpha=ALPHA,
+            res = dynamic_q_learning(grid, n_episodes, potentials=Phi, clock=clock, lr=LR,
                                      epsilon=EPSILON, rng=np.random.default_rng(seeds[i]),
                                      start=0, terminal=grid.goals)
             steps[k, i] = res.episode_lengths
@@ -132,14 +132,14 @@ def run(quick: bool = False, seed: int = 0) -> dict:
     rng_w = seeds[-1]
     Phi, _ = pots["annealed"]
     n_w = min(n_episodes, 60)
-    shaped = dynamic_q_learning(grid, n_w, potentials=Phi, alpha=ALPHA, epsilon=EPSILON,
+    shaped = dynamic_q_learning(grid, n_w, potentials=Phi, lr=LR, epsilon=EPSILON,
                                 rng=np.random.default_rng(rng_w), start=0, terminal=grid.goals)
-    shifted = dynamic_q_learning(grid, n_w, potentials=Phi, alpha=ALPHA, epsilon=EPSILON,
+    shifted = dynamic_q_learning(grid, n_w, potentials=Phi, lr=LR, epsilon=EPSILON,
                                  rng=np.random.default_rng(rng_w), start=0, terminal=grid.goals,
                                  mode="shifted")
     q0 = np.repeat(np.where(goal, 0.0, Phi[0])[:, None], grid.n_actions, axis=1)
-    init = q_learning(grid, n_w, alpha=ALPHA, epsilon=EPSILON, rng=np.random.default_rng(rng_w),
-                      start=0, terminal=grid.goals, q_init=q0)
+    init = q_learning(grid, n_w, lr=LR, epsilon=EPSILON, rng=np.random.default_rng(rng_w),
+                      start=0, terminal=grid.goals, init=q0)
     m = min(shaped.iterations, init.iterations)
     first_diff = int(np.argmax(shaped.actions[:m] != init.actions[:m])) if not np.array_equal(
         shaped.actions[:m], init.actions[:m]) else -1
@@ -151,7 +151,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         "steps": steps,
         "names": list(NAMES),
         "n_seeds": n_seeds,
-        "alpha": ALPHA,
+        "alpha": LR,  # the step size lr (key kept)
         "epsilon": EPSILON,
         "anneal_steps": ANNEAL_STEPS,
         "gamma": grid.gamma,

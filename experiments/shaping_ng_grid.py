@@ -8,9 +8,9 @@ Q0 = 0 with the shaped reward R + gamma Phi(s') - Phi(s), for Phi = 0, 0.5 Phi0 
 Phi0(s) = -(Manhattan distance to the goal) / 0.8; episodes stop at the goal, where the
 potential counts as 0.
 
-What is ours (the shared notes mark the paper's learning parameters as unverified): Q-learning
-with epsilon-greedy exploration, epsilon = 0.1 and step size alpha = 0.1 (standard tabular
-choices; alpha small enough for the 20% random moves, epsilon the usual 10%), ties broken at
+What is ours (the paper's learning parameters were not verified): Q-learning
+with epsilon-greedy exploration, epsilon = 0.1 and step size lr = 0.1 (standard tabular
+choices; lr small enough for the 20% random moves, epsilon the usual 10%), ties broken at
 random, gamma = 0.99 (the paper's task is undiscounted; gamma = 0.99 lets the exact solvers
 certify the optimal policy of the same MDP the learner sees), and a cap of 10,000 steps per
 trial (never reached here). The curves average the steps per trial over independent seeds.
@@ -33,7 +33,7 @@ from prefrl.shaping import manhattan_potential, q_learning, shaped_mdp
 TITLE = "Shaping with Phi0 = -distance/0.8 speeds Q-learning on the 10x10 grid, same optimal policy"
 PAPER = "Ng, Harada and Russell 1999 (ICML), Sec. 4, 10x10 grid-world figure"
 
-ALPHA = 0.1
+LR = 0.1
 EPSILON = 0.1
 SCALES = (0.0, 0.5, 1.0)
 LABELS = ("no shaping", r"$\Phi = 0.5\,\Phi_0$", r"$\Phi = \Phi_0$")
@@ -72,17 +72,17 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         same_sets &= bool(np.array_equal(_optimal_sets(sol.q_values, 1e-8),
                                          _optimal_sets(base.q_values, 1e-8)))
         for i, ss in enumerate(seeds):
-            res = q_learning(mdp, n_trials, alpha=ALPHA, epsilon=EPSILON,
+            res = q_learning(mdp, n_trials, lr=LR, epsilon=EPSILON,
                              rng=np.random.default_rng(ss), start=0)
             steps[k, i] = res.episode_lengths
             final_values[k, i] = grid.evaluate(res.policy).values[0]
     # Wiewiora (2003): shaping by Phi0 == starting the unshaped learner at Q0 = Phi0.
     rng_w = np.random.SeedSequence(seed).spawn(n_seeds + 1)[-1]
-    shaped_run = q_learning(shaped_mdp(grid, phi0, terminal=grid.goals), n_trials, alpha=ALPHA,
+    shaped_run = q_learning(shaped_mdp(grid, phi0, terminal=grid.goals), n_trials, lr=LR,
                             epsilon=EPSILON, rng=np.random.default_rng(rng_w), start=0)
-    init_run = q_learning(grid, n_trials, alpha=ALPHA, epsilon=EPSILON,
+    init_run = q_learning(grid, n_trials, lr=LR, epsilon=EPSILON,
                           rng=np.random.default_rng(rng_w), start=0,
-                          q_init=np.repeat(phi0[:, None], 4, axis=1))
+                          init=np.repeat(phi0[:, None], 4, axis=1))
     wiewiora_same = bool(np.array_equal(shaped_run.actions, init_run.actions))
     wiewiora_q = float(np.abs(init_run.q_values - shaped_run.q_values - phi0[:, None]).max())
     optimal = base.policy
@@ -95,7 +95,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         "steps": steps,
         "scales": list(SCALES),
         "n_seeds": n_seeds,
-        "alpha": ALPHA,
+        "alpha": LR,  # the step size lr (key kept)
         "epsilon": EPSILON,
         "gamma": grid.gamma,
         "mean_steps_first_trials": early,
@@ -111,7 +111,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         "wiewiora_identical_actions": wiewiora_same,
         "wiewiora_max_q_error": wiewiora_q,
         "notes": "Learning parameters are ours (alpha=0.1, epsilon=0.1, Q0=0, gamma=0.99, "
-        "random tie-breaking); the paper's are not verified in the shared notes. The paper "
+        "random tie-breaking); the paper's were not verified. The paper "
         "reports curves only, no numbers.",
     }
 

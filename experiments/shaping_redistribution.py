@@ -2,8 +2,9 @@
 
 Chan, Sun, Holt and van der Schaar (2024), "Dense Reward for Free in RLHF" (ICML 2024), spread
 the reward model's score r(y) of a generated sequence y over its tokens with the reward model's
-attention weights: r_t(y) = beta w_t(y) r(y) + (1 - beta) r(y) 1[t = H - 1], sum_t w_t(y) = 1,
-and argue that the optimal policy is unchanged. Exactly (our statement, on token trees): every
+attention weights: r_t(y) = m w_t(y) r(y) + (1 - m) r(y) 1[t = H - 1], sum_t w_t(y) = 1
+(m is the ``mixing`` weight of :func:`prefrl.shaping.redistribute`, the paper's beta), and
+argue that the optimal policy is unchanged. Exactly (our statement, on token trees): every
 sequence keeps its undiscounted return, so every policy keeps its value at gamma = 1, whatever
 the weights; with gamma < 1, early credit is discounted less than late credit, the values change
 and the best sequence for the dense discounted return can be a worse one.
@@ -11,7 +12,7 @@ and the best sequence for the dense discounted return can be a worse one.
 Setup (ours; the paper has no tabular experiment): token trees with a vocabulary of 3 and 4
 tokens (81 sequences), sequence rewards r(y) ~ N(0, 1), attention-like weights
 w(y) = softmax(z(y)) with z_t(y) ~ N(0, 2^2) drawn per sequence (so they depend on future
-tokens), beta in {0.5, 1}. For each gamma we report (a) the largest gap between the dense and the
+tokens), mixing m in {0.5, 1}. For each gamma we report (a) the largest gap between the dense and the
 sparse discounted values, max over random policies of |J^dense_gamma - J^sparse_gamma|, and
 (b) the regret, in the true sequence reward, of the sequence that maximises the dense discounted
 return, and how often (over random instances) it is not the best sequence.
@@ -30,7 +31,7 @@ TITLE = "Attention-based reward redistribution: exact at gamma = 1, not below"
 PAPER = "Chan et al. 2024 (Dense Reward for Free in RLHF), Sec. 4 claim of policy invariance"
 
 V, H = 3, 4
-BETAS = (0.5, 1.0)
+MIXINGS = (0.5, 1.0)
 
 
 def _instance(rng):
@@ -47,14 +48,14 @@ def run(quick: bool = False, seed: int = 0) -> dict:
     n_instances = 20 if quick else 200
     n_policies = 10 if quick else 40
     tree = token_tree(V, H)
-    value_gap = np.zeros((len(BETAS), gammas.size))
-    regret = np.zeros((len(BETAS), gammas.size, n_instances))
+    value_gap = np.zeros((len(MIXINGS), gammas.size))
+    regret = np.zeros((len(MIXINGS), gammas.size, n_instances))
     for i in range(n_instances):
         r, w = _instance(rng)
         pols = [rng.dirichlet(np.ones(V) * 0.5, size=tree.n_states) for _ in range(n_policies)]
-        for b, beta in enumerate(BETAS):
-            dense = redistribute(r, w, beta)
-            sparse = redistribute(r, w, 0.0)
+        for b, mixing in enumerate(MIXINGS):
+            dense = redistribute(r, w, mixing=mixing)
+            sparse = redistribute(r, w, mixing=0.0)
             for k, g in enumerate(gammas):
                 if i < 5:  # value gaps on the first instances (exact sums over the 81 sequences)
                     gap = max(abs(sequence_value(tree, p, dense, g)
@@ -65,7 +66,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
     flipped = (regret > 1e-12).mean(axis=2)
     return {
         "gammas": gammas,
-        "betas": list(BETAS),
+        "betas": list(MIXINGS),  # the mixing weights (the paper's beta; key kept)
         "max_value_gap": value_gap,
         "mean_regret": regret.mean(axis=2),
         "fraction_optimum_changed": flipped,
@@ -105,11 +106,11 @@ def claims(numbers: dict) -> list[Claim]:
 def plot(numbers: dict, path) -> None:
     g = np.asarray(numbers["gammas"])
     fig, axes = new_figure(1, 2, width=4.2, height=3.3)
-    for b, beta in enumerate(numbers["betas"]):
+    for b, mixing in enumerate(numbers["betas"]):
         axes[0, 0].plot(g, np.asarray(numbers["max_value_gap"])[b], marker="o", ms=3,
-                        label=rf"$\beta$ = {beta}")
+                        label=f"mixing = {mixing}")
         axes[0, 1].plot(g, np.asarray(numbers["fraction_optimum_changed"])[b], marker="o", ms=3,
-                        label=rf"$\beta$ = {beta}")
+                        label=f"mixing = {mixing}")
     axes[0, 0].set_xlabel(r"discount $\gamma$")
     axes[0, 0].set_ylabel(r"max$_\pi$ |$J^{dense}_\gamma - J^{sparse}_\gamma$|")
     axes[0, 0].set_title("value gap (0 exactly at $\\gamma$ = 1)", fontsize=9)

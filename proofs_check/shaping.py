@@ -1,4 +1,12 @@
-"""Theorems of reward shaping: Ng-Harada-Russell, Wiewiora, EPIC and reward redistribution."""
+"""Theorem checks of reward shaping (:mod:`prefrl.shaping`), one group per paper.
+
+- ``shaping.ng_*``: Ng, Harada and Russell (1999), Theorem 1 (sufficiency and necessity);
+- ``shaping.wiewiora_*``: Wiewiora (2003), shaping equals Q-value initialisation (exact);
+- ``shaping.epic_*``: Gleave et al. (2021), EPIC's canonicalisation and pseudometric;
+- ``shaping.redistribution_*``: Chan et al. (2024), redistribution keeps undiscounted values;
+- ``shaping.dynamic_*``: Devlin and Kudenko (2012), dynamic potentials (invariance, truncation,
+  and the shifted table that replaces Wiewiora's initialisation).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,10 @@ from prefrl.mdp.envs import token_tree
 from prefrl.registry import theorem
 from prefrl.shaping import (
     canonicalize,
+    dynamic_q_learning,
+    dynamic_shaping_reward,
     epic_distance,
+    evaluate_dynamic,
     is_potential_based,
     necessity_counterexample,
     q_learning,
@@ -19,7 +30,10 @@ from prefrl.shaping import (
     sarsa,
     sequence_value,
     shape,
+    shape_dynamic,
     shaped_mdp,
+    shaping_reward,
+    solve_dynamic,
 )
 
 
@@ -34,6 +48,12 @@ def _transitions(rng, S, A):
             P[s] = 0.0
             P[s, :, s] = 1.0
     return P / P.sum(axis=2, keepdims=True)
+
+
+def _absorbing_mask(P):
+    """States every action keeps in place (P[s, a, s] = 1 up to 1e-12), shape (S,)."""
+    S = P.shape[0]
+    return (P[np.arange(S), :, np.arange(S)] >= 1.0 - 1e-12).all(axis=1)
 
 
 def _values(rng, shape_, grid=(-1.0, 0.0, 1.0)):
@@ -61,6 +81,19 @@ def draw_shaping(rng: np.random.Generator) -> dict:
             pi = rng.dirichlet(np.ones(A), size=S)
         pols.append(pi)
     return {"P": P, "R": R, "gamma": gamma, "mu": mu, "phi": phi, "policies": pols}
+
+
+def _optimal_sets_differ(q, q2, tol) -> bool:
+    """Whether the argmax sets of q and q2 (over the last axis) differ outside the rounding band.
+
+    An action counts as optimal within 10 tol of the best; entries of q whose advantage lies in
+    the band (tol, 100 tol) are not judged.
+    """
+    adv = q - q.max(axis=-1, keepdims=True)
+    adv2 = q2 - q2.max(axis=-1, keepdims=True)
+    clear = (np.abs(adv) <= tol) | (np.abs(adv) >= 100 * tol)  # outside the rounding band
+    differ = ((adv >= -10 * tol) != (adv2 >= -10 * tol)) & clear
+    return bool(differ.any())
 
 
 def _mdps(inst):
@@ -104,12 +137,7 @@ def ng_optimal_q_shift(inst: dict) -> float:
     q, q2 = mdp.solve("pi").q_values, shaped.solve("pi").q_values
     scale = _scale(mdp, phi)
     err = float(np.max(np.abs(q2 - (q - phi[:, None])))) / scale
-    adv = q - q.max(axis=1, keepdims=True)
-    adv2 = q2 - q2.max(axis=1, keepdims=True)
-    tol = 1e-8 * scale
-    clear = (np.abs(adv) <= tol) | (np.abs(adv) >= 100 * tol)  # outside the rounding band
-    differ = ((adv >= -10 * tol) != (adv2 >= -10 * tol)) & clear
-    return err + float(differ.any())
+    return err + float(_optimal_sets_differ(q, q2, 1e-8 * scale))
 
 
 @theorem(
@@ -195,15 +223,15 @@ def wiewiora(inst: dict) -> float:
     P, S = inst["P"], inst["P"].shape[0]
     A = P.shape[1]
     mdp = TabularMDP(P, inst["R"], inst["gamma"])
-    term = (P[np.arange(S), :, np.arange(S)] >= 1.0 - 1e-12).all(axis=1)
+    term = _absorbing_mask(P)
     phi = [Fraction(0) if t else Fraction(float(p)) for p, t in zip(inst["phi"], term)]
     q0_phi = np.array([[Fraction(float(q)) + phi[s] for q in inst["q0"][s]] for s in range(S)],
                       dtype=object)
     learner = sarsa if inst["sarsa"] else q_learning
-    kw = dict(alpha=0.5, epsilon=0.2, exploration=inst["exploration"], max_steps=10,
+    kw = dict(lr=0.5, epsilon=0.2, exploration=inst["exploration"], max_steps=10,
               record_q=True, exact=True, terminal=term)
-    a = learner(mdp, 3, rng=inst["seed"], q_init=inst["q0"], potential=inst["phi"], **kw)
-    b = learner(mdp, 3, rng=inst["seed"], q_init=q0_phi, **kw)
+    a = learner(mdp, 3, rng=inst["seed"], init=inst["q0"], potential=inst["phi"], **kw)
+    b = learner(mdp, 3, rng=inst["seed"], init=q0_phi, **kw)
     if not np.array_equal(a.actions, b.actions):
         return 1.0
     shift = np.array([[p] * A for p in phi], dtype=object)
@@ -278,17 +306,17 @@ def epic_canonical(inst: dict) -> float:
 
 
 def draw_redistribution(rng: np.random.Generator) -> dict:
-    """A token tree, sequence rewards, weights (sometimes negative or one-hot), beta, a policy."""
+    """A token tree, sequence rewards, weights (sometimes negative or one-hot), mixing, a policy."""
     V, H = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     N = V**H
     r = _values(rng, N)
     W = rng.dirichlet(np.ones(H) * rng.choice([0.1, 1.0]), size=N)
     if rng.random() < 0.3:
         W = 2.0 * W - 1.0 / H
-    beta = float(rng.choice([0.0, 1.0])) if rng.random() < 0.3 else float(rng.random())
+    mixing = float(rng.choice([0.0, 1.0])) if rng.random() < 0.3 else float(rng.random())
     tree = token_tree(V, H, sequence_rewards=r)
     pi = rng.dirichlet(np.ones(V), size=tree.n_states)
-    return {"V": V, "H": H, "r": r, "W": W, "beta": beta, "pi": pi}
+    return {"V": V, "H": H, "r": r, "W": W, "mixing": mixing, "pi": pi}
 
 
 @theorem(
@@ -302,27 +330,12 @@ def draw_redistribution(rng: np.random.Generator) -> dict:
 def redistribution(inst: dict) -> float:
     """|J_dense(pi) - J_sparse(pi)| at gamma = 1, relative to 1 + max|r|."""
     tree = token_tree(inst["V"], inst["H"], sequence_rewards=inst["r"])
-    dense = redistribute(inst["r"], inst["W"], inst["beta"])
+    dense = redistribute(inst["r"], inst["W"], inst["mixing"])
     gap = sequence_value(tree, inst["pi"], dense, 1.0) - tree.evaluate(inst["pi"]).expected_return
     return abs(gap) / (1.0 + float(np.max(np.abs(inst["r"]))))
 
 
 # ------------------------------------------------------- dynamic potentials (Devlin-Kudenko)
-from prefrl.shaping import (  # noqa: E402
-    dynamic_q_learning,
-    dynamic_shaping_reward,
-    evaluate_dynamic,
-    shape_dynamic,
-    shaping_reward,
-    solve_dynamic,
-)
-
-
-def _absorbing_mask(P):
-    S = P.shape[0]
-    return (P[np.arange(S), :, np.arange(S)] >= 1.0 - 1e-12).all(axis=1)
-
-
 def draw_dynamic(rng: np.random.Generator) -> dict:
     """An MDP (absorbing states, ties, zeros), a time-varying potential and non-stationary policies.
 
@@ -371,6 +384,15 @@ def draw_dynamic(rng: np.random.Generator) -> dict:
 
 def _dyn_mdp(inst):
     return TabularMDP(inst["P"], inst["R"], inst["gamma"], inst["mu"], inst["H"])
+
+
+def _final_potential_zero(inst):
+    """A copy of the instance with Phi_H = 0 for a finite horizon (unchanged if discounted)."""
+    inst = dict(inst)
+    if inst["H"] is not None:
+        inst["Phi"] = inst["Phi"].copy()
+        inst["Phi"][-1] = 0.0
+    return inst
 
 
 def _dyn_scale(inst):
@@ -500,10 +522,7 @@ def dynamic_value_shift(inst: dict) -> float:
 )
 def dynamic_ordering(inst: dict) -> float:
     """Largest change of a pairwise return difference (finite horizon: Phi_H set to 0)."""
-    inst = dict(inst)
-    if inst["H"] is not None:
-        inst["Phi"] = inst["Phi"].copy()
-        inst["Phi"][-1] = 0.0
+    inst = _final_potential_zero(inst)
     mdp = _dyn_mdp(inst)
     J = np.array([inst["mu"] @ _unshaped_layers(inst, p)[0] for p in inst["policies"]])
     J2 = np.array([evaluate_dynamic(mdp, inst["Phi"], p, terminal=inst["terminal"]).expected_return
@@ -522,10 +541,7 @@ def dynamic_ordering(inst: dict) -> float:
 )
 def dynamic_optimum(inst: dict) -> float:
     """|Q'*_t - (Q*_t - Phi_t)| relative, plus 1 if the argmax sets differ beyond rounding."""
-    inst = dict(inst)
-    if inst["H"] is not None:
-        inst["Phi"] = inst["Phi"].copy()
-        inst["Phi"][-1] = 0.0
+    inst = _final_potential_zero(inst)
     mdp = _dyn_mdp(inst)
     res = solve_dynamic(mdp, inst["Phi"], terminal=inst["terminal"])
     pe = _phi_eff(inst)
@@ -537,12 +553,7 @@ def dynamic_optimum(inst: dict) -> float:
     shifted = Qs - pe[np.minimum(np.arange(n), pe.shape[0] - 1)][:, :, None]
     scale = _dyn_scale(inst)
     err = float(np.max(np.abs(res.q_values - shifted))) / scale
-    adv = Qs - Qs.max(axis=2, keepdims=True)
-    adv2 = res.q_values - res.q_values.max(axis=2, keepdims=True)
-    tol = 1e-8 * scale
-    clear = (np.abs(adv) <= tol) | (np.abs(adv) >= 100 * tol)
-    differ = ((adv >= -10 * tol) != (adv2 >= -10 * tol)) & clear
-    return err + float(differ.any())
+    return err + float(_optimal_sets_differ(Qs, res.q_values, 1e-8 * scale))
 
 
 @theorem(
@@ -575,7 +586,7 @@ def dynamic_constant_is_static(inst: dict) -> float:
     # the learners: exact arithmetic, the same random stream
     mdp = TabularMDP(P, inst["R"], g if g < 1 else 0.5)
     tm = _absorbing_mask(P) if term is None else term
-    kw = dict(alpha=0.5, epsilon=0.2, max_steps=6, exact=True, terminal=tm, record_q=True)
+    kw = dict(lr=0.5, epsilon=0.2, max_steps=6, exact=True, terminal=tm, record_q=True)
     a = q_learning(mdp, 3, rng=S * 7 + A, potential=phi, **kw)
     b = dynamic_q_learning(mdp, 3, potentials=Phi, rng=S * 7 + A, **kw)
     if not np.array_equal(a.actions, b.actions):
@@ -634,9 +645,9 @@ def dynamic_shifted_equivalence(inst: dict) -> float:
     P, S = inst["P"], inst["P"].shape[0]
     mdp = TabularMDP(P, inst["R"], inst["gamma"] if inst["gamma"] < 1 else 0.5)
     term = _absorbing_mask(P)
-    kw = dict(potentials=inst["Phi"], alpha=0.5, epsilon=0.2, exploration=inst["exploration"],
+    kw = dict(potentials=inst["Phi"], lr=0.5, epsilon=0.2, exploration=inst["exploration"],
               max_steps=8, record_q=True, exact=True, terminal=term, clock=inst["clock"],
-              sarsa=inst["sarsa"], q_init=inst["q0"], gamma=inst["gamma"])
+              sarsa=inst["sarsa"], init=inst["q0"], gamma=inst["gamma"])
     a = dynamic_q_learning(mdp, 3, rng=inst["seed"], mode="shaped", **kw)
     b = dynamic_q_learning(mdp, 3, rng=inst["seed"], mode="shifted", **kw)
     if not np.array_equal(a.actions, b.actions):
@@ -654,7 +665,7 @@ def dynamic_shifted_equivalence(inst: dict) -> float:
 
 def draw_initialisation_gap(rng: np.random.Generator) -> dict:
     """The two-action instance of dynamic_initialisation_not_enough: step size, Q0 gap, Phi_0."""
-    return {"alpha": float(rng.choice([0.1, 0.5, 0.9])) if rng.random() < 0.5 else float(
+    return {"lr": float(rng.choice([0.1, 0.5, 0.9])) if rng.random() < 0.5 else float(
                 rng.uniform(0.05, 0.95)),
             "delta": float(rng.choice([0.1, 1.0, 5.0])),
             "phi0": float(rng.choice([0.0, -1.0, -10.0])),
@@ -667,12 +678,12 @@ def initialisation_gap_instance(inst: dict):
     """(mdp, Phi, q0): a state with two actions that both end the episode with reward 0.
 
     Q0(0, .) = (0, delta) and Phi_0(0) = c <= 0: episode 1 (global time 0) takes action 1 in both
-    learners. The potential then jumps to Phi_1(0) = (1 - alpha)(delta (1 - alpha) - alpha c)
-    / alpha + margin, so the shaped learner's second update, -alpha Phi_1(0), pushes action 1
+    learners. The potential then jumps to Phi_1(0) = (1 - lr)(delta (1 - lr) - lr c)
+    / lr + margin, so the shaped learner's second update, -lr Phi_1(0), pushes action 1
     below action 0, while the learner initialised at Q0 + Phi_0 still prefers action 1: from
     episode 3 on the greedy learners act differently.
     """
-    a, d, c, m = inst["alpha"], inst["delta"], inst["phi0"], inst["margin"]
+    a, d, c, m = inst["lr"], inst["delta"], inst["phi0"], inst["margin"]
     P = np.zeros((2, 2, 2))
     P[:, :, 1] = 1.0
     mdp = TabularMDP(P, np.zeros((2, 2)), inst["gamma"], [1.0, 0.0])
@@ -689,21 +700,21 @@ def initialisation_gap_instance(inst: dict):
     "actions (two-action instance, every step size and gap drawn); the shifted table of "
     "dynamic_q_learning(mode='shifted') still matches",
     reference="the caveat that Wiewiora 2003 does not extend to the potentials of Devlin and "
-    "Kudenko 2012 (shared notes, unverified source); the instance is ours",
+    "Kudenko 2012 (no published source verified); the instance is ours",
     draw=draw_initialisation_gap,
     tolerance=0.0,
 )
 def dynamic_initialisation_fails(inst: dict) -> float:
     """1 if the initialised learner acts as the shaped one, or the shifted one does not."""
     mdp, Phi, q0 = initialisation_gap_instance(inst)
-    kw = dict(alpha=inst["alpha"], epsilon=0.0, exact=True, terminal=[1], start=0)
-    shaped = dynamic_q_learning(mdp, 4, potentials=Phi, rng=inst["seed"], q_init=q0, **kw)
-    shifted = dynamic_q_learning(mdp, 4, potentials=Phi, rng=inst["seed"], q_init=q0,
+    kw = dict(lr=inst["lr"], epsilon=0.0, exact=True, terminal=[1], start=0)
+    shaped = dynamic_q_learning(mdp, 4, potentials=Phi, rng=inst["seed"], init=q0, **kw)
+    shifted = dynamic_q_learning(mdp, 4, potentials=Phi, rng=inst["seed"], init=q0,
                                  mode="shifted", **kw)
     q0_phi = np.array([[Fraction(float(q)) + Fraction(float(Phi[0, s])) for q in q0[s]]
                        for s in range(2)], dtype=object)
     q0_phi[1] = [Fraction(0), Fraction(0)]
-    init = q_learning(mdp, 4, rng=inst["seed"], q_init=q0_phi, **kw)
+    init = q_learning(mdp, 4, rng=inst["seed"], init=q0_phi, **kw)
     return float(np.array_equal(shaped.actions, init.actions)
                  or not np.array_equal(shaped.actions, shifted.actions))
 

@@ -115,7 +115,7 @@ def test_is_potential_based_recovers_the_potential(data, S, A, gamma):
     phi = data.draw(potentials(S))
     F = sh.shaping_reward(phi, gamma, A)
     fit = sh.is_potential_based(F, gamma)
-    assert fit.holds and fit.residual <= 1e-9 * (1 + np.max(np.abs(phi)))
+    assert fit.holds and fit.certificate <= 1e-9 * (1 + np.max(np.abs(phi)))
     fitted = sh.shaping_reward(fit.potential, gamma, A)
     np.testing.assert_allclose(fitted, F, atol=1e-9 * (1 + np.max(np.abs(phi))))
     if gamma < 1:  # unique when gamma < 1 (the self-loops pin phi down)
@@ -128,7 +128,7 @@ def test_is_potential_based_recovers_the_potential(data, S, A, gamma):
     if S == 1 and A == 1 and gamma < 1:  # one self-loop: any F is gamma Phi - Phi for some Phi
         assert bad.holds
     else:
-        assert not bad.holds and bad.residual > 0.05
+        assert not bad.holds and bad.certificate > 0.05
     support = np.ones_like(G, dtype=bool)
     support[i, a, j] = False
     assert sh.is_potential_based(G, gamma, support=support).holds
@@ -188,10 +188,10 @@ def test_wiewiora_shaping_equals_q_initialisation_exactly(data, base, gamma, met
     term = absorbing(mdp)
     phi_eff = np.where(term, 0.0, phi)
     learner = sh.q_learning if method == "q" else sh.sarsa
-    kw = dict(alpha=0.5, epsilon=0.2, exploration=exploration, max_steps=12, record_q=True,
+    kw = dict(lr=0.5, epsilon=0.2, exploration=exploration, max_steps=12, record_q=True,
               exact=True, terminal=term)
-    shaped = learner(sh.shaped_mdp(mdp, phi, terminal=term), 4, rng=seed, q_init=q0, **kw)
-    init = learner(mdp, 4, rng=seed, q_init=q0 + phi_eff[:, None], **kw)
+    shaped = learner(sh.shaped_mdp(mdp, phi, terminal=term), 4, rng=seed, init=q0, **kw)
+    init = learner(mdp, 4, rng=seed, init=q0 + phi_eff[:, None], **kw)
     np.testing.assert_array_equal(shaped.actions, init.actions)
     np.testing.assert_array_equal(shaped.states, init.states)
     shift = np.array([[Fraction(float(p))] * A for p in phi_eff], dtype=object)
@@ -212,9 +212,9 @@ def test_wiewiora_exact_for_any_float_inputs(data, mdp, method, seed):
     q0_plus = np.array([[Fraction(float(q)) + phi_eff[s] for q in q0[s]] for s in range(S)],
                        dtype=object)
     learner = sh.q_learning if method == "q" else sh.sarsa
-    kw = dict(alpha=0.3, epsilon=0.2, max_steps=10, record_q=True, exact=True, terminal=term)
-    shaped = learner(mdp, 3, rng=seed, q_init=q0, potential=phi, **kw)
-    init = learner(mdp, 3, rng=seed, q_init=q0_plus, **kw)
+    kw = dict(lr=0.3, epsilon=0.2, max_steps=10, record_q=True, exact=True, terminal=term)
+    shaped = learner(mdp, 3, rng=seed, init=q0, potential=phi, **kw)
+    init = learner(mdp, 3, rng=seed, init=q0_plus, **kw)
     np.testing.assert_array_equal(shaped.actions, init.actions)
     shift = np.array([[p] * A for p in phi_eff], dtype=object)
     for q_shaped, q_init in zip(shaped.q_history, init.q_history):
@@ -224,8 +224,8 @@ def test_wiewiora_exact_for_any_float_inputs(data, mdp, method, seed):
 def test_potential_argument_matches_the_shaped_mdp_in_floating_point():
     grid = envs.ng_harada_russell_grid(5)
     phi = sh.manhattan_potential(grid, speed=0.8)
-    a = sh.q_learning(grid, 10, alpha=0.2, epsilon=0.1, rng=1, potential=phi)
-    b = sh.q_learning(sh.shaped_mdp(grid, phi, terminal=grid.goals), 10, alpha=0.2, epsilon=0.1,
+    a = sh.q_learning(grid, 10, lr=0.2, epsilon=0.1, rng=1, potential=phi)
+    b = sh.q_learning(sh.shaped_mdp(grid, phi, terminal=grid.goals), 10, lr=0.2, epsilon=0.1,
                       rng=1)
     np.testing.assert_array_equal(a.actions, b.actions)
     np.testing.assert_allclose(a.q_values, b.q_values, atol=1e-9)
@@ -235,10 +235,10 @@ def test_potential_argument_matches_the_shaped_mdp_in_floating_point():
 def test_wiewiora_in_floating_point_on_the_ng_grid():
     grid = envs.ng_harada_russell_grid(6)
     phi = sh.manhattan_potential(grid, speed=0.8)
-    shaped = sh.q_learning(sh.shaped_mdp(grid, phi, terminal=grid.goals), 20, alpha=0.2,
+    shaped = sh.q_learning(sh.shaped_mdp(grid, phi, terminal=grid.goals), 20, lr=0.2,
                            epsilon=0.1, rng=3, record_q=True)
-    init = sh.q_learning(grid, 20, alpha=0.2, epsilon=0.1, rng=3, record_q=True,
-                         q_init=np.repeat(phi[:, None], 4, axis=1))
+    init = sh.q_learning(grid, 20, lr=0.2, epsilon=0.1, rng=3, record_q=True,
+                         init=np.repeat(phi[:, None], 4, axis=1))
     np.testing.assert_array_equal(shaped.actions, init.actions)
     np.testing.assert_allclose(init.q_history - shaped.q_history, np.broadcast_to(
         phi[None, :, None], shaped.q_history.shape), atol=1e-9)
@@ -248,32 +248,32 @@ def test_wiewiora_fails_without_the_terminal_convention():
     """If phi(goal) != 0 is used for shaping but the learner stops at the goal, Q' - Q drifts."""
     grid = envs.ng_harada_russell_grid(3)
     phi = sh.manhattan_potential(grid, speed=0.8) - 1.0
-    shaped = sh.q_learning(sh.shaped_mdp(grid, phi), 5, alpha=0.5, epsilon=0.1, rng=0,
+    shaped = sh.q_learning(sh.shaped_mdp(grid, phi), 5, lr=0.5, epsilon=0.1, rng=0,
                            record_q=True, exact=True)
-    init = sh.q_learning(grid, 5, alpha=0.5, epsilon=0.1, rng=0, record_q=True, exact=True,
-                         q_init=np.repeat(phi[:, None], 4, axis=1))
+    init = sh.q_learning(grid, 5, lr=0.5, epsilon=0.1, rng=0, record_q=True, exact=True,
+                         init=np.repeat(phi[:, None], 4, axis=1))
     diff = (init.q_history[-1] - shaped.q_history[-1]).astype(float)
     assert np.max(np.abs(diff - phi[:, None])) > 0.1
 
 
 def test_td_learners_validate_and_learn():
     mdp = envs.chain(4, gamma=0.9)
-    run = sh.q_learning(mdp, 30, alpha=0.5, epsilon=0.1, rng=0)
+    run = sh.q_learning(mdp, 30, lr=0.5, epsilon=0.1, rng=0)
     assert run.iterations == run.episode_lengths.sum() == run.states.size
     np.testing.assert_array_equal(run.policy.argmax(axis=1)[:3], [1, 1, 1])
     assert run.q_history is None
-    with pytest.raises(ValueError, match="alpha"):
-        sh.q_learning(mdp, 3, alpha=0.0, epsilon=0.1, rng=0)
+    with pytest.raises(ValueError, match="lr"):
+        sh.q_learning(mdp, 3, lr=0.0, epsilon=0.1, rng=0)
     with pytest.raises(ValueError, match="epsilon"):
-        sh.sarsa(mdp, 3, alpha=0.5, epsilon=1.5, rng=0)
+        sh.sarsa(mdp, 3, lr=0.5, epsilon=1.5, rng=0)
     with pytest.raises(ValueError, match="exploration"):
-        sh.sarsa(mdp, 3, alpha=0.5, epsilon=0.1, rng=0, exploration="ucb")
-    with pytest.raises(ValueError, match="q_init"):
-        sh.q_learning(mdp, 3, alpha=0.5, epsilon=0.1, rng=0, q_init=np.zeros((3, 2)))
+        sh.sarsa(mdp, 3, lr=0.5, epsilon=0.1, rng=0, exploration="ucb")
+    with pytest.raises(ValueError, match="init"):
+        sh.q_learning(mdp, 3, lr=0.5, epsilon=0.1, rng=0, init=np.zeros((3, 2)))
     with pytest.raises(ValueError, match="rng"):
-        sh.q_learning(mdp, 3, alpha=0.5, epsilon=0.1, rng=None)
+        sh.q_learning(mdp, 3, lr=0.5, epsilon=0.1, rng=None)
     # A truncated episode stops at max_steps.
-    stuck = sh.q_learning(mdp, 2, alpha=0.5, epsilon=1.0, rng=0, max_steps=2, start=0)
+    stuck = sh.q_learning(mdp, 2, lr=0.5, epsilon=1.0, rng=0, max_steps=2, start=0)
     assert stuck.episode_lengths.max() <= 2
 
 
@@ -403,7 +403,7 @@ def test_redistribution_with_discount_changes_values_and_the_optimum():
     W[0] = [1.0, 0.0, 0.0]  # all of 000's credit on its first token
     dense = sh.redistribute(r, W)
     G = sh.sequence_returns(dense, gamma)
-    sparse = sh.sequence_returns(sh.redistribute(r, W, beta=0.0), gamma)
+    sparse = sh.sequence_returns(sh.redistribute(r, W, mixing=0.0), gamma)
     assert np.argmax(r) == 7 and np.argmax(sparse) == 7 and np.argmax(G) == 0
     tree = envs.token_tree(V, H, sequence_rewards=r)
     pi = np.full((tree.n_states, V), 0.5)
@@ -411,8 +411,8 @@ def test_redistribution_with_discount_changes_values_and_the_optimum():
     assert abs(gap) > 1e-3
     with pytest.raises(ValueError, match=r"weights\[0, :\] sums"):
         sh.redistribute([1.0], [[0.5, 0.6]])
-    with pytest.raises(ValueError, match="beta"):
-        sh.redistribute([1.0], [[0.5, 0.5]], beta=2.0)
+    with pytest.raises(ValueError, match="mixing"):
+        sh.redistribute([1.0], [[0.5, 0.5]], mixing=2.0)
 
 
 def test_manhattan_potential_and_errors():
@@ -428,3 +428,70 @@ def test_manhattan_potential_and_errors():
     with pytest.raises(ValueError, match="potential"):
         sh.shape(np.zeros((2, 1)), [0.0, 0.0, 1.0], 0.9)
     assert isinstance(sh.shaped_mdp(envs.chain(3), [0.0, 1.0, 0.0]), TabularMDP)
+
+
+# ----------------------------------------------------- result objects and renamed keywords
+def test_results_subclass_the_result_base():
+    from prefrl.results import Result
+
+    F = np.zeros((2, 2, 2))
+    F[0, 1, 1] = 1.0
+    fit = sh.is_potential_based(F, gamma=0.9)
+    assert isinstance(fit, Result) and fit.keys() == ("potential", "certificate", "holds", "gamma")
+    assert isinstance(sh.necessity_counterexample(F, gamma=0.9), Result)
+    run = sh.q_learning(envs.chain(4, gamma=0.9), 3, lr=0.5, epsilon=0.1, rng=0)
+    assert isinstance(run, Result)
+    assert {"iterations", "converged", "certificate"} <= set(run.keys())
+
+
+def test_potential_fit_residual_is_renamed_certificate():
+    F = sh.shaping_reward([1.0, -2.0], gamma=0.5, n_actions=2)
+    F[0, 1, 1] += 1.0
+    fit = sh.is_potential_based(F, gamma=0.5)
+    with pytest.warns(DeprecationWarning, match="certificate"):
+        old = fit.residual
+    assert old == fit.certificate > 0.1
+
+
+def test_td_old_keywords_still_work_and_warn():
+    mdp = envs.chain(4, gamma=0.9)
+    q0 = np.ones((4, 2))
+    for learner in (sh.q_learning, sh.sarsa):
+        new = learner(mdp, 5, lr=0.5, epsilon=0.2, rng=3, init=q0)
+        with pytest.warns(DeprecationWarning, match="'alpha' is deprecated, use 'lr'"):
+            old = learner(mdp, 5, alpha=0.5, epsilon=0.2, rng=3, init=q0)
+        np.testing.assert_array_equal(old.q_values, new.q_values)
+        with pytest.warns(DeprecationWarning, match="'q_init' is deprecated, use 'init'"):
+            old = learner(mdp, 5, lr=0.5, epsilon=0.2, rng=3, q_init=q0)
+        np.testing.assert_array_equal(old.q_values, new.q_values)
+        with pytest.raises(TypeError, match="alpha"):
+            learner(mdp, 5, lr=0.5, alpha=0.5, epsilon=0.2, rng=3)
+
+
+def test_redistribute_old_beta_keyword_warns():
+    new = sh.redistribute([2.0], [[0.25, 0.75]], mixing=0.5)
+    with pytest.warns(DeprecationWarning, match="'beta' is deprecated, use 'mixing'"):
+        old = sh.redistribute([2.0], [[0.25, 0.75]], beta=0.5)
+    np.testing.assert_array_equal(old, new)
+
+
+def test_td_certificate_is_the_bellman_residual_and_converged_flags_cut_episodes():
+    mdp = envs.chain(4, gamma=0.9)  # deterministic, absorbing goal
+    q_star = mdp.solve().q_values
+    at_opt = sh.q_learning(mdp, 10, lr=0.5, epsilon=0.3, rng=0, init=q_star)
+    assert at_opt.certificate <= 1e-12 and at_opt.converged
+    off = q_star.copy()
+    off[0, 1] += 0.25  # the residual at (0, right) is 0.25, the greedy values elsewhere unchanged
+    run = sh.q_learning(mdp, 1, lr=1e-9, epsilon=0.0, rng=0, init=off, max_steps=1)
+    assert run.certificate == pytest.approx(0.25, abs=1e-6)
+    assert not run.converged  # the only episode was cut after one step
+    # Wiewiora: the shaped learner and the initialised one certify the same table
+    grid = envs.ng_harada_russell_grid(4)
+    phi = sh.manhattan_potential(grid, speed=0.8)
+    shaped = sh.q_learning(grid, 5, lr=0.5, epsilon=0.1, rng=2, potential=phi)
+    init = sh.q_learning(grid, 5, lr=0.5, epsilon=0.1, rng=2,
+                         init=np.repeat(np.where(np.isin(np.arange(grid.n_states), grid.goals),
+                                                 0.0, phi)[:, None], 4, axis=1))
+    np.testing.assert_array_equal(shaped.actions, init.actions)
+    assert shaped.certificate == pytest.approx(init.certificate, abs=1e-9)
+    assert shaped.converged and init.converged

@@ -197,22 +197,22 @@ def test_shifted_table_learner_equals_the_dynamically_shaped_learner(data):
 
 
 @settings(max_examples=25)
-@given(alpha=st.sampled_from([0.1, 0.5, 0.9]) | st.floats(0.05, 0.95),
+@given(lr=st.sampled_from([0.1, 0.5, 0.9]) | st.floats(0.05, 0.95),
        delta=st.sampled_from([0.1, 1.0, 5.0]), phi0=st.sampled_from([0.0, -1.0, -10.0]),
        margin=st.sampled_from([0.5, 1.0, 10.0]), gamma=st.sampled_from([0.0, 0.5, 0.9]),
        seed=st.integers(0, 1000))
-def test_initialising_at_phi0_does_not_replace_dynamic_shaping(alpha, delta, phi0, margin, gamma,
+def test_initialising_at_phi0_does_not_replace_dynamic_shaping(lr, delta, phi0, margin, gamma,
                                                               seed):
-    inst = dict(alpha=alpha, delta=delta, phi0=phi0, margin=margin, gamma=gamma, seed=seed)
+    inst = dict(lr=lr, delta=delta, phi0=phi0, margin=margin, gamma=gamma, seed=seed)
     assert ps.dynamic_initialisation_fails(inst) == 0.0
 
 
 def test_initialisation_gap_instance_trajectories():
-    inst = dict(alpha=0.5, delta=1.0, phi0=0.0, margin=1.0, gamma=0.9, seed=0)
+    inst = dict(lr=0.5, delta=1.0, phi0=0.0, margin=1.0, gamma=0.9, seed=0)
     mdp, Phi, q0 = ps.initialisation_gap_instance(inst)
-    kw = dict(alpha=0.5, epsilon=0.0, terminal=[1], start=0, rng=0, q_init=q0)
+    kw = dict(lr=0.5, epsilon=0.0, terminal=[1], start=0, rng=0, init=q0)
     shaped = sh.dynamic_q_learning(mdp, 4, potentials=Phi, **kw)
-    init = sh.q_learning(mdp, 4, **{**kw, "q_init": q0 + np.array([[0.0], [0.0]])})
+    init = sh.q_learning(mdp, 4, **{**kw, "init": q0 + np.array([[0.0], [0.0]])})
     assert shaped.actions.tolist() == [1, 1, 0, 1]
     assert init.actions.tolist() == [1, 1, 1, 1]
 
@@ -226,8 +226,8 @@ def test_constant_potential_reproduces_q_learning_in_floats(data, sarsa):
     phi = data.draw(hnp.arrays(np.float64, (S,), elements=_PHI))
     seed = data.draw(st.integers(0, 1000))
     learner = sh.sarsa if sarsa else sh.q_learning
-    a = learner(mdp, 4, alpha=0.3, epsilon=0.2, rng=seed, potential=phi, max_steps=15)
-    b = sh.dynamic_q_learning(mdp, 4, potentials=np.stack([phi, phi, phi]), alpha=0.3,
+    a = learner(mdp, 4, lr=0.3, epsilon=0.2, rng=seed, potential=phi, max_steps=15)
+    b = sh.dynamic_q_learning(mdp, 4, potentials=np.stack([phi, phi, phi]), lr=0.3,
                               epsilon=0.2, rng=seed, sarsa=sarsa, max_steps=15)
     np.testing.assert_array_equal(a.actions, b.actions)
     np.testing.assert_array_equal(a.q_values, b.q_values)
@@ -236,7 +236,7 @@ def test_constant_potential_reproduces_q_learning_in_floats(data, sarsa):
 def test_exact_shifted_run_keeps_fractions():
     mdp = envs.chain(3, gamma=0.5)
     Phi = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.0]])
-    run = sh.dynamic_q_learning(mdp, 2, potentials=Phi, alpha=0.5, epsilon=0.3, rng=0,
+    run = sh.dynamic_q_learning(mdp, 2, potentials=Phi, lr=0.5, epsilon=0.3, rng=0,
                                 mode="shifted", exact=True)
     assert all(isinstance(q, Fraction) for q in run.q_values.ravel())
 
@@ -275,13 +275,13 @@ def test_bad_inputs_name_the_argument():
         sh.expand_policy(pi, 0)
     with pytest.raises(TypeError, match="mdp"):
         sh.solve_dynamic("mdp", Phi)
-    kw = dict(potentials=Phi, alpha=0.5, epsilon=0.1, rng=0)
+    kw = dict(potentials=Phi, lr=0.5, epsilon=0.1, rng=0)
     with pytest.raises(ValueError, match="mode"):
         sh.dynamic_q_learning(mdp, 1, mode="initialised", **kw)
     with pytest.raises(ValueError, match="clock"):
         sh.dynamic_q_learning(mdp, 1, clock="wall", **kw)
-    with pytest.raises(ValueError, match="alpha"):
-        sh.dynamic_q_learning(mdp, 1, **{**kw, "alpha": 0.0})
+    with pytest.raises(ValueError, match="lr"):
+        sh.dynamic_q_learning(mdp, 1, **{**kw, "lr": 0.0})
     with pytest.raises(ValueError, match="potentials"):
         sh.dynamic_q_learning(mdp, 1, **{**kw, "potentials": np.zeros((2, 5))})
 
@@ -295,3 +295,35 @@ def test_truncating_a_bounded_potential_is_exact(inst, L, period):
     long = base[np.arange(10) % 2] if period == "periodic" else np.vstack(
         [inst["Phi"], np.arange(10 * S, dtype=float).reshape(10, S) % 3])
     assert ps.dynamic_truncation({**inst, "long": long, "L": L}) <= 1e-9
+
+
+# ----------------------------------------------------- result objects and renamed keywords
+def test_dynamic_result_is_a_result_with_a_certificate():
+    from prefrl.results import Result
+
+    mdp = envs.chain(4, gamma=0.9)
+    Phi = np.array([[0.0, 1.0, 2.0, 3.0], [3.0, 2.0, 1.0, 0.0]])
+    opt = sh.solve_dynamic(mdp, Phi)
+    ev = sh.evaluate_dynamic(mdp, Phi, np.full((4, 2), 0.5))
+    for res in (opt, ev):
+        assert isinstance(res, Result) and res.converged
+        assert res.certificate <= 1e-12
+    fin = TabularMDP(mdp.transitions, mdp.rewards, 1.0, mdp.initial, horizon=2)
+    res = sh.solve_dynamic(fin, np.zeros((3, 4)))
+    assert res.converged and res.certificate == 0.0
+    # a wrong value table has a certificate
+    assert opt.replace(values=opt.values + 0.5).certificate == pytest.approx(0.5)
+
+
+def test_dynamic_q_learning_old_keywords_warn_and_modes_certify_alike():
+    mdp = envs.chain(4, gamma=0.9)
+    Phi = np.array([[0.0, 1.0, 2.0, 3.0], [3.0, 2.0, 1.0, 0.0]])
+    kw = dict(potentials=Phi, epsilon=0.2, rng=1)
+    new = sh.dynamic_q_learning(mdp, 5, lr=0.5, init=np.ones((4, 2)), **kw)
+    with pytest.warns(DeprecationWarning) as caught:
+        old = sh.dynamic_q_learning(mdp, 5, alpha=0.5, q_init=np.ones((4, 2)), **kw)
+    assert {str(w.message).split("'")[1] for w in caught} == {"alpha", "q_init"}
+    np.testing.assert_array_equal(old.q_values, new.q_values)
+    shifted = sh.dynamic_q_learning(mdp, 5, lr=0.5, init=np.ones((4, 2)), mode="shifted", **kw)
+    np.testing.assert_array_equal(shifted.actions, new.actions)
+    assert shifted.certificate == pytest.approx(new.certificate, abs=1e-12)
