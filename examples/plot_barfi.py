@@ -23,7 +23,7 @@ tau = 0.5
 runs = {}
 for name, r_aux in aux.items():
     prob = bandit_problem(r_p, r_aux, tau)
-    runs[name] = outer_ascent(prob, [1.0, 1.0], steps=60, lr=2.0)
+    runs[name] = outer_ascent(prob, [1.0, 1.0], n_steps=60, lr=2.0)
     print(f"{name:>4} aux: J naive = {runs[name].values[0]:.3f}, after BARFI = "
           f"{runs[name].values[-1]:.3f}, w_aux / w_p = "
           f"{runs[name].params[-1, 1] / runs[name].params[-1, 0]:.3f}")

@@ -3,7 +3,7 @@
 Our tabular reproduction of the *qualitative* claim of Gupta et al. (2023), "Behavior Alignment via
 Reward Function Optimization" (NeurIPS 2023): bi-level optimisation of the reward the agent is
 trained on uses a helpful heuristic and recovers from a misspecified one. The paper's experiments
-are deep-RL (a continuous gridworld, CartPole, MountainCar, MuJoCo) and its body was not read, so
+are deep-RL (a continuous gridworld, CartPole, MountainCar, MuJoCo) and its body was not checked, so
 no number here is the paper's. Our construction mimics its gridworld's auxiliary rewards:
 
 - a 6x6 gridworld, 10% slip, start (0, 0), absorbing goal (5, 5) worth 1, gamma = 0.95;
@@ -11,10 +11,10 @@ no number here is the paper's. Our construction mimics its gridworld's auxiliary
   farmed, like the paper's bad gridworld heuristic); the *good* one is -0.02 x (Manhattan distance
   to the goal), like the paper's distance heuristic;
 - the inner learner is the exact entropy-regularised optimum (tau = 0.02) of
-  r_phi = w_p r_p + w_aux r_aux (the form r_phi = phi1 r_p + phi2 r_aux that the notes recall from
-  the paper, unverified), and the outer loop is gradient ascent on J(theta*(phi)) from the naive
+  r_phi = w_p r_p + w_aux r_aux (the form r_phi = phi1 r_p + phi2 r_aux, our reading of the
+  paper, unverified), and the outer loop is gradient ascent on J(theta*(phi)) from the naive
   phi = (1, 1), with the exact implicit gradient, the Neumann estimate (K = 5, as in the paper's
-  code) and the first-order estimate.
+  code as we read it, unverified) and the first-order estimate.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         out[f"{name}_naive_value"] = prob.outer_value([1.0, 1.0])
         out["primary_only_value"] = prob.outer_value([1.0, 0.0])
         for m in methods:
-            res = outer_ascent(prob, [1.0, 1.0], steps, lr=0.3, method=m, terms=5)
+            res = outer_ascent(prob, [1.0, 1.0], steps, lr=0.3, method=m, n_terms=5)
             out[f"{name}_{m}_values"] = res.values
             out[f"{name}_{m}_params"] = res.params
         # Implicit gradient against finite differences at the naive start.
@@ -107,7 +107,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         "Tabular construction of ours (6x6 gridworld, farmable bad aux, distance-based good aux, "
         "exact entropy-regularised inner optimum, tau = 0.02); the paper's experiments are "
         "deep-RL and its numbers are not comparable. The form r_phi = w_p r_p + w_aux r_aux is "
-        "the notes' unverified recollection of the paper. Because scaling phi up lowers the "
+        "our unverified reading of the paper. Because scaling phi up lowers the "
         "effective temperature, BARFI can exceed 'primary only' at the same tau."
     )
     return out

@@ -10,8 +10,8 @@ either keeps the prompt set uniform or, every round, estimates each prompt's inf
 N = 8 sampled responses (max-min or max-mean reward spread; or the regret proxy, which knows the
 best response) and samples prompts in proportion to it, mixed 3:1 with the uniform buffer. eva's
 LLM step that rewrites prompts into new ones has no analogue here: the creator only reweights a
-fixed prompt set. Which informativeness proxy is the paper's default is not verified (the notes
-mark it [?]); we show three.
+fixed prompt set. Which informativeness proxy is the paper's default was not verified; we show
+three.
 
 The headline number is the solver steps until every context's regret max_y r - E_pi r is below
 0.1 (worst-context regret, the creator-solver game's objective), at equal compute per step. The
@@ -85,7 +85,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         worst, avg, hard_w, hard_reg, hit = [], [], [], [], []
         for s in seeds:
             rng = 1000 * seed + s if name in SAMPLED else None
-            res = eva(r, ref, BETA, rounds=rounds, solver_steps=STEPS, lr=LR,
+            res = eva(r, ref, BETA, n_rounds=rounds, n_solver_steps=STEPS, lr=LR,
                       n_samples=N_SAMPLES, buffer_mix=BUFFER, rng=rng, **kw)
             worst.append(res.worst_regret)
             avg.append(res.average_regret)
@@ -110,8 +110,8 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         "gradient steps whose context weights sum to 1. Regret is measured without the KL term, "
         "max_y r - E_pi r, averaged uniformly over the prompt set or maximised over it. Sampled "
         "proxies (max-min, max-mean) are averaged over seeds; the exact regret proxy and the "
-        "uniform creator are deterministic. The paper's default proxy is unverified ([?] in "
-        "the notes). Headline: solver steps until the worst-context regret is <= 0.1. The max-min "
+        "uniform creator are deterministic. The paper's default proxy was not verified. "
+        "Headline: solver steps until the worst-context regret is <= 0.1. The max-min "
         "creator starts below the hard contexts' uniform share (0.2): it measures reward spread, "
         "which is wider in the easy contexts here, not regret."
     )

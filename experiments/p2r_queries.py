@@ -131,8 +131,9 @@ def run(quick: bool = False, seed: int = 0) -> dict:
                     return truth[idx]
             else:
                 oracle = P2ROracle(phi, ref, epsilon0=EPSILON0, bound=BOUND,
-                                   exact=mode == "exact", m_queries=M_QUERIES, true_theta=theta,
-                                   rng=np.random.default_rng([seed, i, 7]), delta=DELTA)
+                                   exact=mode == "exact", n_comparisons_per_query=M_QUERIES,
+                                   true_theta=theta, rng=np.random.default_rng([seed, i, 7]),
+                                   delta=DELTA)
 
                 def reward_fn(idx, oracle=oracle, log_q=log_q, log_c=log_c, err=err):
                     ans = np.empty(len(idx))

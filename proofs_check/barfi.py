@@ -2,7 +2,7 @@
 
 The inner problem is entropy-regularised and solved exactly (prefrl.barfi), so the implicit
 gradient, its Neumann-series approximations and the effect of potential-based auxiliary rewards can
-be checked to rounding level. The constructions are ours (the paper body was not read).
+be checked to rounding level. The constructions are ours (the paper's body was not checked).
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ def _richardson(f, phi, i, h=2e-4):
     claim="the implicit-function-theorem gradient -B^T H^+ g (pseudo-inverse along the softmax's "
     "flat directions) equals finite differences of J(theta*(phi)), reward weights and learned "
     "discount alike",
-    reference="Gupta et al. 2023 (BARFI), the implicit gradient (per the notes); tabular form "
-    "ours",
+    reference="Gupta et al. 2023 (BARFI), the implicit gradient (our reading, unverified); "
+    "tabular form ours",
     draw=draw_bilevel,
     tolerance=1e-7,
 )

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from prefrl.curriculum import (
-    _pg_loop,
-    discounted_state_distribution,
     mismatch_coefficient,
     policy_gradient,
     rollin_initial,
+    softmax_pg_ascent,
 )
 from prefrl.mdp import TabularMDP
+from prefrl.mdp.occupancy import discounted_state_distribution
 from prefrl.proofs_check._draws import degenerate_transitions, tied_or_normal_rewards
 from prefrl.registry import theorem
 
@@ -66,7 +66,7 @@ def rollin_gradient_fd(inst: dict) -> float:
     pg = policy_gradient(mdp, theta, tau, initial=mu_k)
 
     def J(th):
-        return policy_gradient(mdp, th, tau, initial=mu_k).objective
+        return policy_gradient(mdp, th, tau, initial=mu_k).value
 
     fd = np.zeros_like(theta)
     h = 2e-4
@@ -80,8 +80,8 @@ def rollin_gradient_fd(inst: dict) -> float:
         fd[idx] = (4 * central(h / 2) - central(h)) / 3
     scale = 1.0 + float(np.max(np.abs(pg.gradient)))
     err = float(np.max(np.abs(pg.gradient - fd))) / scale
-    step, *_ = _pg_loop(inst["P"], mdp.expected_rewards, mdp.gamma, tau, mu_k, mu_k,
-                        theta.copy(), 0.5, np.inf, 1)
+    step = softmax_pg_ascent(mdp, theta, 0.5, target=np.inf, tau=tau, initial=mu_k,
+                             eval_initial=mu_k, max_iter=1).theta
     return max(err, float(np.max(np.abs(step - (theta + 0.5 * pg.gradient)))) / scale)
 
 

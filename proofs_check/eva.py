@@ -17,13 +17,12 @@ import numpy as np
 from scipy.optimize import linprog
 
 from prefrl.curriculum import (
-    _log_policy,
-    _regularised_values,
-    _solver_gradient,
     context_regret,
     creator_weights,
     informativeness,
+    kl_regularized_gradient,
 )
+from prefrl.policies import log_softmax
 from prefrl.proofs_check._draws import tied_or_normal_rewards
 from prefrl.registry import theorem
 
@@ -238,10 +237,16 @@ def solver_gradient_fd(inst: dict) -> float:
         log_ref = np.log(ref)
     phi = inst["theta"]
     theta = log_ref + phi
-    grad = _solver_gradient(theta, r, log_ref, beta, q)
+    grad = kl_regularized_gradient(theta, r, ref, beta, q)
 
     def J(th):
-        return float(q @ _regularised_values(_log_policy(th), r, log_ref, beta))
+        # sum_x q(x) [E_pi r - beta KL(pi || pi_ref)], written out here (an independent form:
+        # log-space, dropping the responses where pi = 0).
+        log_pi = log_softmax(th, axis=1)
+        pi = np.exp(log_pi)
+        on = pi > 0
+        ratio = np.where(on, log_pi - np.where(on, log_ref, 0.0), 0.0)
+        return float(q @ np.sum(np.where(on, pi * (r - beta * ratio), 0.0), axis=1))
 
     fd = np.zeros_like(theta)
     h = 1e-4

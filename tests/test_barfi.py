@@ -160,7 +160,7 @@ def test_neumann_series_converges_and_first_order_is_k0():
     np.testing.assert_array_equal(prob.first_order_gradient(phi, alpha=0.3).gradient,
                                   prob.neumann_gradient(phi, 0, alpha=0.3).gradient)
     fo = prob.first_order_gradient(phi)
-    assert fo.method == "first_order" and fo.terms == 0
+    assert fo.method == "first_order" and fo.n_terms == 0
 
 
 # ---------------------------------------------------------------------------------- shaping
@@ -212,19 +212,19 @@ def test_learned_discount_gradient_and_value():
 def test_outer_ascent_switches_off_a_bad_aux_reward_and_keeps_a_good_one():
     r_p = np.array([1.0, 0.0, 0.5])
     bad = bandit_problem(r_p, [0.0, 2.0, 0.0], tau=0.5)
-    res = outer_ascent(bad, [1.0, 1.0], steps=200, lr=1.0)
+    res = outer_ascent(bad, [1.0, 1.0], n_steps=200, lr=1.0)
     assert res.values[-1] > bad.outer_value([1.0, 0.0]) > res.values[0]
     assert res.params[-1, 1] / res.params[-1, 0] < 0.2
     assert np.all(np.diff(res.values) >= -1e-12)       # small steps: monotone ascent
     good = bandit_problem(r_p, [2.0, 0.0, 0.0], tau=0.5)
-    res = outer_ascent(good, [1.0, 1.0], steps=50, lr=1.0, method="neumann", terms=20)
+    res = outer_ascent(good, [1.0, 1.0], n_steps=50, lr=1.0, method="neumann", n_terms=20)
     assert res.params[-1, 1] > 1.0 and res.values[-1] >= res.values[0]
     assert res.params.shape == (51, 2) and res.values.shape == (51,) and res.iterations == 50
 
 
 def test_outer_ascent_zero_steps():
     prob = bandit_problem([1.0, 0.0], [0.0, 1.0], tau=1.0)
-    res = outer_ascent(prob, [1.0, 1.0], steps=0, lr=1.0, method="first_order")
+    res = outer_ascent(prob, [1.0, 1.0], n_steps=0, lr=1.0, method="first_order")
     assert res.params.shape == (1, 2) and res.values.shape == (1,)
 
 
@@ -242,13 +242,13 @@ def test_bad_inputs_raise_value_errors_naming_the_argument():
     with pytest.raises(ValueError, match="phi"):
         prob.outer_value([np.nan, 1.0])
     with pytest.raises(ValueError, match="terms"):
-        prob.neumann_gradient([1.0, 0.0], terms=-1)
+        prob.neumann_gradient([1.0, 0.0], n_terms=-1)
     with pytest.raises(ValueError, match="alpha"):
-        prob.neumann_gradient([1.0, 0.0], terms=1, alpha=-1.0)
+        prob.neumann_gradient([1.0, 0.0], n_terms=1, alpha=-1.0)
     with pytest.raises(ValueError, match="method"):
-        outer_ascent(prob, [1.0, 1.0], steps=1, lr=1.0, method="sgd")
+        outer_ascent(prob, [1.0, 1.0], n_steps=1, lr=1.0, method="sgd")
     with pytest.raises(ValueError, match="lr"):
-        outer_ascent(prob, [1.0, 1.0], steps=1, lr=0.0)
+        outer_ascent(prob, [1.0, 1.0], n_steps=1, lr=0.0)
     mdp = envs.chain(3)
     with pytest.raises(ValueError, match="reward must have shapes"):
         BilevelProblem(mdp, weighted_sum_parameterisation([1.0, 0.0], [0.0, 1.0]), 1.0)
@@ -262,3 +262,41 @@ def test_bad_inputs_raise_value_errors_naming_the_argument():
         potential_based_reward(mdp, [1.0, 2.0])
     with pytest.raises(ValueError, match="r_phi"):
         bandit_inner_optimum([np.inf, 0.0], 1.0)
+
+
+def test_renamed_names_still_work_and_warn():
+    prob = bandit_problem([1.0, 0.0, 0.5], [0.0, 2.0, 0.3], tau=1.0)
+    new = outer_ascent(prob, [1.0, 1.0], n_steps=3, lr=1.0, method="neumann", n_terms=2)
+    with pytest.warns(DeprecationWarning, match="'phi0' is deprecated, use 'init'"):
+        old = outer_ascent(prob, phi0=[1.0, 1.0], n_steps=3, lr=1.0)
+    np.testing.assert_array_equal(old.params, outer_ascent(prob, [1.0, 1.0], 3, 1.0).params)
+    with pytest.warns(DeprecationWarning, match="'steps' is deprecated, use 'n_steps'"):
+        outer_ascent(prob, [1.0, 1.0], steps=3, lr=1.0)
+    with pytest.warns(DeprecationWarning, match="'terms' is deprecated, use 'n_terms'"):
+        again = outer_ascent(prob, [1.0, 1.0], n_steps=3, lr=1.0, method="neumann", terms=2)
+    np.testing.assert_array_equal(again.params, new.params)
+    with pytest.warns(DeprecationWarning, match="'terms' is deprecated"):
+        g = prob.neumann_gradient([1.0, 1.0], terms=4)
+    with pytest.warns(DeprecationWarning, match="BarfiGradient.terms is deprecated"):
+        assert g.terms == g.n_terms == 4
+    with pytest.warns(DeprecationWarning, match="BarfiGradient.stationarity is deprecated"):
+        assert g.stationarity == g.certificate
+    sol = prob.inner_solve([1.0, 1.0])
+    with pytest.warns(DeprecationWarning, match="InnerSolution.bellman_residual is deprecated"):
+        assert sol.bellman_residual == sol.certificate
+
+
+def test_results_subclass_the_result_base():
+    from prefrl.results import Result
+
+    mdp = envs.chain(4, gamma=0.9)
+    prob = BilevelProblem(mdp, weighted_sum_parameterisation(mdp.expected_rewards,
+                                                             np.zeros((4, 2))), 0.3)
+    sol = prob.inner_solve([1.0, 0.5])
+    assert isinstance(sol, Result) and sol.converged and sol.certificate <= 1e-12
+    g = prob.implicit_gradient([1.0, 0.5])
+    assert isinstance(g, Result) and g.certificate <= 1e-9 and g.n_terms == -1
+    assert isinstance(prob.implicit_system([1.0, 0.5]), Result)
+    res = outer_ascent(prob, [1.0, 0.5], n_steps=2, lr=0.1)
+    assert isinstance(res, Result) and res.converged
+    assert res.certificate == res.gradient_norms[-1]

@@ -173,7 +173,7 @@ def test_sampled_policy_gradient_is_unbiased(tau):
 # ---------------------------------------------------------------------------------- ROLLIN
 def test_rollin_single_context_is_learning_from_scratch():
     mdp = goal_chain(8, 7, gamma=0.9)
-    res = rollin([mdp], beta=0.5, lr=1.0, tau=0.1, eps=0.1)
+    res = rollin([mdp], mixing=0.5, lr=1.0, tau=0.1, eps=0.1)
     target = float(mdp.initial @ mdp.soft_solve(0.1).values) - 0.1 * float(
         mdp.initial @ mdp.solve().values)
     run = softmax_pg_ascent(mdp, np.zeros((8, 3)), 1.0, target=target, tau=0.1)
@@ -184,12 +184,12 @@ def test_rollin_single_context_is_learning_from_scratch():
 def test_rollin_beats_learning_from_scratch_on_a_long_chain():
     n = 14
     contexts = [goal_chain(n, g) for g in range(1, n)]
-    res = rollin(contexts, beta=0.5, lr=1.0, tau=0.1, eps=0.1, max_iter=5000)
-    scratch = rollin(contexts[-1:], beta=0.5, lr=1.0, tau=0.1, eps=0.1, max_iter=5000)
+    res = rollin(contexts, mixing=0.5, lr=1.0, tau=0.1, eps=0.1, max_iter=5000)
+    scratch = rollin(contexts[-1:], mixing=0.5, lr=1.0, tau=0.1, eps=0.1, max_iter=5000)
     assert res.all_converged and scratch.all_converged
     assert scratch.total_iterations > 3 * res.total_iterations
     assert res.stage_iterations.shape == (n - 1,) and np.all(np.isfinite(res.mismatch[1:]))
-    warm = rollin(contexts, beta=0.0, lr=1.0, tau=0.1, eps=0.1, max_iter=5000)
+    warm = rollin(contexts, mixing=0.0, lr=1.0, tau=0.1, eps=0.1, max_iter=5000)
     assert np.all(np.isinf(warm.mismatch))
 
 
@@ -202,9 +202,9 @@ def test_bad_inputs_raise_value_errors_naming_the_argument():
     mdp = goal_chain(4, 3)
     with pytest.raises(ValueError, match="mu"):
         mismatch_coefficient(mdp, np.array([2, 2, 2, 1]), [0.5, 0.6, 0.0, 0.0])
-    with pytest.raises(ValueError, match="beta"):
+    with pytest.raises(ValueError, match="mixing"):
         rollin_initial(mdp, np.array([2, 2, 2, 1]), 1.5)
-    with pytest.raises(ValueError, match="theta0"):
+    with pytest.raises(ValueError, match="init"):
         softmax_pg_ascent(mdp, np.zeros((3, 3)), 1.0, target=1.0)
     with pytest.raises(ValueError, match="lr"):
         softmax_pg_ascent(mdp, np.zeros((4, 3)), 0.0, target=1.0)
@@ -224,3 +224,35 @@ def test_bad_inputs_raise_value_errors_naming_the_argument():
         sampled_policy_gradient(mdp, np.zeros((4, 3)), None, 5, 5)
     with pytest.raises(ValueError, match="infinite-horizon"):
         discounted_state_distribution(envs.chain(3, gamma=1.0, horizon=3), np.zeros(3, int))
+
+
+def test_renamed_keywords_still_work_and_warn():
+    ctx = [goal_chain(5, g) for g in range(1, 5)]
+    new = rollin(ctx, mixing=0.5, lr=1.0, init=np.zeros((5, 3)))
+    with pytest.warns(DeprecationWarning, match="'beta' is deprecated, use 'mixing'"):
+        old = rollin(ctx, beta=0.5, lr=1.0)
+    with pytest.warns(DeprecationWarning, match="'theta0' is deprecated, use 'init'"):
+        rollin(ctx, 0.5, 1.0, theta0=np.zeros((5, 3)))
+    assert old.total_iterations == new.total_iterations and old.mixing == 0.5
+    with pytest.warns(DeprecationWarning, match="CurriculumResult.beta is deprecated"):
+        assert old.beta == 0.5
+    mdp = goal_chain(3, 2, gamma=0.5)
+    with pytest.warns(DeprecationWarning, match="'mu' is deprecated, use 'initial'"):
+        mu_k = rollin_initial(mdp, np.array([2, 2, 1]), 0.5, mu=[1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(mu_k, rollin_initial(mdp, np.array([2, 2, 1]), 0.5))
+    with pytest.warns(DeprecationWarning, match="'theta0' is deprecated, use 'init'"):
+        run = softmax_pg_ascent(mdp, lr=1.0, target=1.0, theta0=np.zeros((3, 3)))
+    assert run.iterations == softmax_pg_ascent(mdp, np.zeros((3, 3)), 1.0, target=1.0).iterations
+
+
+def test_results_are_results_with_a_certificate():
+    from prefrl.results import Result
+
+    mdp = goal_chain(6, 5, gamma=0.9)
+    target = 0.9 * 0.9**5 / 0.1
+    done = softmax_pg_ascent(mdp, np.zeros((6, 3)), lr=0.5, target=target)
+    short = softmax_pg_ascent(mdp, np.zeros((6, 3)), lr=0.5, target=target, max_iter=3)
+    assert isinstance(done, Result) and done.certificate == 0.0
+    assert short.certificate == pytest.approx(target - short.value) and short.certificate > 0
+    res = rollin([mdp], mixing=0.5, lr=1.0)
+    assert isinstance(res, Result) and res["mixing"] == 0.5

@@ -168,7 +168,7 @@ REF2 = np.array([[0.8, 0.1, 0.1], [0.02, 0.49, 0.49], [0.5, 0.5, 0.0]])
 
 def test_eva_first_step_is_the_exact_gradient_step():
     lr, beta = 0.7, 0.3
-    res = eva(R2, REF2, beta, rounds=1, solver_steps=1, lr=lr, kind="regret", exact=True,
+    res = eva(R2, REF2, beta, n_rounds=1, n_solver_steps=1, lr=lr, kind="regret", exact=True,
               buffer_mix=0.1)
     q = creator_weights(context_regret(REF2, R2), 1.0, 0.1)
     np.testing.assert_allclose(res.weights[0], q, rtol=1e-14)
@@ -181,7 +181,7 @@ def test_eva_first_step_is_the_exact_gradient_step():
 
 
 def test_eva_records_are_consistent():
-    res = eva(R2, REF2, 0.1, rounds=4, solver_steps=3, n_samples=5, rng=7)
+    res = eva(R2, REF2, 0.1, n_rounds=4, n_solver_steps=3, n_samples=5, rng=7)
     assert res.iterations == 12
     assert res.policies.shape == (5, 3, 3) and res.weights.shape == (4, 3)
     assert res.informativeness.shape == (4, 3)
@@ -196,13 +196,13 @@ def test_eva_records_are_consistent():
         np.testing.assert_allclose(w, creator_weights(info, 1.0, 0.25), rtol=1e-14)
     value = np.mean(regularized_objective(res.policy, R2, REF2, 0.1))
     assert res.value == pytest.approx(value, rel=1e-12)
-    again = eva(R2, REF2, 0.1, rounds=4, solver_steps=3, n_samples=5, rng=7)
+    again = eva(R2, REF2, 0.1, n_rounds=4, n_solver_steps=3, n_samples=5, rng=7)
     np.testing.assert_array_equal(again.policy, res.policy)
 
 
 def test_eva_with_full_buffer_is_the_uniform_curriculum():
-    a = eva(R2, REF2, 0.1, rounds=3, solver_steps=4, buffer_mix=1.0, rng=0)
-    b = eva(R2, REF2, 0.1, rounds=3, solver_steps=4, creator="uniform")
+    a = eva(R2, REF2, 0.1, n_rounds=3, n_solver_steps=4, buffer_mix=1.0, rng=0)
+    b = eva(R2, REF2, 0.1, n_rounds=3, n_solver_steps=4, creator="uniform")
     np.testing.assert_allclose(a.policies, b.policies, rtol=1e-14)
     assert b.informativeness is None
 
@@ -211,7 +211,7 @@ def test_eva_with_full_buffer_is_the_uniform_curriculum():
 @given(st.sampled_from(["uniform", "informativeness"]), st.sampled_from(KINDS))
 def test_eva_solver_converges_to_the_kl_regularised_optimum(creator, kind):
     beta = 0.5
-    res = eva(R2, REF2, beta, rounds=100, solver_steps=20, lr=5.0, creator=creator, kind=kind,
+    res = eva(R2, REF2, beta, n_rounds=100, n_solver_steps=20, lr=5.0, creator=creator, kind=kind,
               exact=True)
     opt = kl_regularized_optimum(REF2, R2, beta)
     assert res.certificate <= 1e-8
@@ -222,8 +222,8 @@ def test_eva_solver_converges_to_the_kl_regularised_optimum(creator, kind):
 def test_eva_creator_focuses_on_the_hard_context():
     r = np.array([[1.0, 0.0], [1.0, 0.0]])
     ref = np.array([[0.9, 0.1], [0.1, 0.9]])
-    res = eva(r, ref, 0.05, rounds=10, kind="regret", exact=True, buffer_mix=0.0)
-    uni = eva(r, ref, 0.05, rounds=10, creator="uniform")
+    res = eva(r, ref, 0.05, n_rounds=10, kind="regret", exact=True, buffer_mix=0.0)
+    uni = eva(r, ref, 0.05, n_rounds=10, creator="uniform")
     assert res.weights[0, 1] == pytest.approx(0.9)
     assert res.worst_regret[-1] < uni.worst_regret[-1]
 
@@ -242,14 +242,14 @@ def test_eva_creator_focuses_on_the_hard_context():
         (lambda: creator_weights([1.0, -0.5]), r"info\[1\]"),
         (lambda: creator_weights([1.0], temperature=0.0), "temperature"),
         (lambda: creator_weights([1.0], buffer_mix=1.5), "buffer_mix"),
-        (lambda: eva(R2, REF2, 0.0, rounds=1, exact=True), "beta"),
-        (lambda: eva(R2, REF2, 0.1, rounds=0, exact=True), "rounds"),
-        (lambda: eva(R2, REF2, 0.1, rounds=1, creator="random"), "creator"),
-        (lambda: eva(R2, REF2, 0.1, rounds=1, solver_steps=0, exact=True), "solver_steps"),
-        (lambda: eva(R2, REF2, 0.1, rounds=1, lr=-1.0, exact=True), "lr"),
-        (lambda: eva(R2, REF2, 0.1, rounds=1), "rng"),
-        (lambda: eva(R2, REF2[:2], 0.1, rounds=1, exact=True), "pi_ref must have the shape"),
-        (lambda: eva(R2, REF2, 0.1, rounds=1, n_samples=0, rng=0), "n_samples"),
+        (lambda: eva(R2, REF2, 0.0, n_rounds=1, exact=True), "beta"),
+        (lambda: eva(R2, REF2, 0.1, n_rounds=0, exact=True), "n_rounds"),
+        (lambda: eva(R2, REF2, 0.1, n_rounds=1, creator="random"), "creator"),
+        (lambda: eva(R2, REF2, 0.1, n_rounds=1, n_solver_steps=0, exact=True), "n_solver_steps"),
+        (lambda: eva(R2, REF2, 0.1, n_rounds=1, lr=-1.0, exact=True), "lr"),
+        (lambda: eva(R2, REF2, 0.1, n_rounds=1), "rng"),
+        (lambda: eva(R2, REF2[:2], 0.1, n_rounds=1, exact=True), "pi_ref must have the shape"),
+        (lambda: eva(R2, REF2, 0.1, n_rounds=1, n_samples=0, rng=0), "n_samples"),
     ],
 )
 def test_bad_input_raises_naming_the_argument(call, match):
@@ -265,3 +265,38 @@ def test_doctests_of_eva_functions():
             runner.run(t)
     assert runner.summarize(verbose=False).failed == 0
     assert runner.summarize(verbose=False).attempted >= 6
+
+
+def test_renamed_keywords_still_work_and_warn():
+    new = eva(R2, REF2, 0.1, n_rounds=2, n_solver_steps=3, creator="uniform")
+    with pytest.warns(DeprecationWarning, match="'rounds' is deprecated, use 'n_rounds'"):
+        old = eva(R2, REF2, 0.1, rounds=2, n_solver_steps=3, creator="uniform")
+    with pytest.warns(DeprecationWarning, match="'solver_steps' is deprecated"):
+        eva(R2, REF2, 0.1, n_rounds=2, solver_steps=3, creator="uniform")
+    np.testing.assert_array_equal(old.policy, new.policy)
+    assert new.converged and new.iterations == 6
+
+
+def test_kl_regularized_gradient_public_form():
+    from prefrl.curriculum import kl_regularized_gradient
+
+    theta = np.array([[0.3, -0.2, 0.1], [1.0, 0.0, -np.inf]])
+    ref = np.array([[0.2, 0.3, 0.5], [0.5, 0.5, 0.0]])
+    r = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 2.0]])
+    g = kl_regularized_gradient(theta, r, ref, 0.5)
+    # Uniform weights by default; the -inf logit gets no gradient; rows sum to zero.
+    np.testing.assert_allclose(g, kl_regularized_gradient(theta, r, ref, 0.5, [0.5, 0.5]))
+    assert g[1, 2] == 0.0
+    np.testing.assert_allclose(g.sum(axis=1), 0.0, atol=1e-15)
+    # Against central differences of the objective it differentiates.
+    def J(th):
+        return float(np.mean(regularized_objective(softmax(th, axis=1), r, ref, 0.5)))
+    h = 1e-6
+    for idx in [(0, 0), (0, 2), (1, 1)]:
+        e = np.zeros_like(theta)
+        e[idx] = h
+        assert g[idx] == pytest.approx((J(theta + e) - J(theta - e)) / (2 * h), abs=1e-8)
+    with pytest.raises(ValueError, match="weights"):
+        kl_regularized_gradient(theta, r, ref, 0.5, [1.0, -1.0])
+    with pytest.raises(ValueError, match="logits"):
+        kl_regularized_gradient(theta[:1], r, ref, 0.5)

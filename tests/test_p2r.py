@@ -141,7 +141,7 @@ def test_bandit_example_counts():
     st_ = o.stats
     assert isinstance(st_, P2RStats)
     assert (st_.n_calls, st_.n_queries, st_.n_comparisons) == (100, 3, 3)
-    assert st_.queried == (0, 1, 3) and st_.beta == 0.0 and st_.consistent
+    assert st_.queried == (0, 1, 3) and st_.radius == 0.0 and st_.consistent
 
 
 def test_no_query_when_width_small():
@@ -170,7 +170,7 @@ def _socp_interval(o, k):
     cp = pytest.importorskip("cvxpy")
     X, y = np.array(o._X), np.array(o._y)
     t = cp.Variable(o.diffs.shape[1])
-    cons = [cp.norm(t) <= o.bound, cp.sum_squares(X @ t - y) <= o.beta]
+    cons = [cp.norm(t) <= o.bound, cp.sum_squares(X @ t - y) <= o.radius]
     x = o.diffs[k]
     hi = cp.Problem(cp.Maximize(x @ t), cons).solve(solver=cp.CLARABEL)
     lo = cp.Problem(cp.Minimize(x @ t), cons).solve(solver=cp.CLARABEL)
@@ -183,7 +183,8 @@ def test_sampled_interval_matches_socp(seed):
     phi = rng.normal(size=(6, 3))
     theta = rng.normal(size=3)
     theta *= 1.2 / np.linalg.norm(theta)
-    o = P2ROracle(phi, 0, epsilon0=0.2, bound=1.5, m_queries=3000, true_theta=theta, rng=seed)
+    o = P2ROracle(phi, 0, epsilon0=0.2, bound=1.5, n_comparisons_per_query=3000,
+                  true_theta=theta, rng=seed)
     for i in (1, 2, 3):
         o.reward(i)
     assert o.stats.n_queries >= 1
@@ -205,7 +206,7 @@ def test_sampled_answers_within_epsilon0_with_high_frequency():
     theta = np.array([0.0, 0.4, -0.3, 0.8, 0.1])
     failures, answers, bad = 0, 0, 0
     for seed in range(20):
-        o = P2ROracle(np.eye(K), 0, epsilon0=0.1, bound=1.0, m_queries=200_000,
+        o = P2ROracle(np.eye(K), 0, epsilon0=0.1, bound=1.0, n_comparisons_per_query=200_000,
                       true_theta=theta, rng=seed, delta=0.05)
         calls = np.random.default_rng([seed, 1]).integers(0, K, 60)
         err = np.abs(o.rewards(calls) - theta[calls])
@@ -218,22 +219,22 @@ def test_sampled_answers_within_epsilon0_with_high_frequency():
     assert bad / answers <= 0.05
 
 
-def test_sampled_query_once_when_beta_small():
-    o = P2ROracle(np.eye(3), 0, epsilon0=0.1, bound=1.0, m_queries=10**7,
+def test_sampled_query_once_when_radius_small():
+    o = P2ROracle(np.eye(3), 0, epsilon0=0.1, bound=1.0, n_comparisons_per_query=10**7,
                   true_theta=[0.0, 0.5, -0.5], rng=3)
     o.reward(1)
-    assert o.stats.n_queries == 1 and np.sqrt(o.beta) <= 0.1
-    assert o.width(1) <= 2 * np.sqrt(o.beta) + 1e-9
+    assert o.stats.n_queries == 1 and np.sqrt(o.radius) <= 0.1
+    assert o.width(1) <= 2 * np.sqrt(o.radius) + 1e-9
     o.reward(1)
     assert o.stats.n_queries == 1
 
 
 def test_sampled_comparison_fn_wins():
     rng = np.random.default_rng(0)
-    o = P2ROracle([[0.0], [1.0]], 0, epsilon0=0.2, bound=1.0, m_queries=10**6,
+    o = P2ROracle([[0.0], [1.0]], 0, epsilon0=0.2, bound=1.0, n_comparisons_per_query=10**6,
                   comparison_fn=lambda i, m: int(rng.binomial(m, link_function(0.3))))
     assert abs(o.reward(1) - 0.3) <= 0.2
-    o = P2ROracle([[0.0], [1.0]], 0, epsilon0=0.2, bound=1.0, m_queries=10,
+    o = P2ROracle([[0.0], [1.0]], 0, epsilon0=0.2, bound=1.0, n_comparisons_per_query=10,
                   comparison_fn=lambda i, m: 11)
     with pytest.raises(ValueError, match="comparison_fn"):
         o.reward(1)
@@ -241,7 +242,7 @@ def test_sampled_comparison_fn_wins():
 
 def test_sampled_all_wins_clipped_to_class_range():
     # every comparison won: the frequency 1 is clipped to sigma(B |x|), so y = B |x| stays finite
-    o = P2ROracle([[0.0], [1.0]], 0, epsilon0=0.01, bound=2.0, m_queries=5,
+    o = P2ROracle([[0.0], [1.0]], 0, epsilon0=0.01, bound=2.0, n_comparisons_per_query=5,
                   comparison_fn=lambda i, m: m)
     assert np.isfinite(o.reward(1))
     assert o._y[0] == pytest.approx(2.0)
@@ -263,8 +264,8 @@ def test_sampled_all_wins_clipped_to_class_range():
         ({"true_theta": [0.1]}, "true_theta"),
         ({"link": "cauchy"}, "link"),
         ({"delta": 1.0}, "delta"),
-        ({"exact": False}, "m_queries"),
-        ({"exact": False, "m_queries": 0}, "m_queries"),
+        ({"exact": False}, "n_comparisons_per_query"),
+        ({"exact": False, "n_comparisons_per_query": 0}, "n_comparisons_per_query"),
         ({"comparison_fn": lambda i: 0.5}, "true_theta"),
     ],
 )
@@ -303,8 +304,8 @@ def test_sampled_confidence_set_covers_truth_with_few_comparisons():
     truth = phi @ theta
     failures = 0
     for seed in range(40):
-        o = P2ROracle(phi, 0, epsilon0=0.05, bound=1.0, m_queries=30, true_theta=theta,
-                      rng=seed, delta=0.05)
+        o = P2ROracle(phi, 0, epsilon0=0.05, bound=1.0, n_comparisons_per_query=30,
+                      true_theta=theta, rng=seed, delta=0.05)
         o.rewards([1, 2, 3, 4, 5, 1, 2])
         ivs = np.array([o.interval(k) for k in range(phi.shape[0])])
         failures += bool(np.any((truth < ivs[:, 0] - 1e-9) | (truth > ivs[:, 1] + 1e-9))
@@ -312,8 +313,8 @@ def test_sampled_confidence_set_covers_truth_with_few_comparisons():
     assert failures <= 6
 
 
-def test_sampled_beta_formula():
-    o = P2ROracle(np.eye(3), 0, epsilon0=1e-3, bound=1.5, m_queries=100,
+def test_sampled_radius_formula():
+    o = P2ROracle(np.eye(3), 0, epsilon0=1e-3, bound=1.5, n_comparisons_per_query=100,
                   true_theta=[0.0, 1.0, -1.0], rng=0, delta=0.1, link="probit")
     o.rewards([1, 2, 1])
     x_norm = np.sqrt(2.0)
@@ -321,4 +322,19 @@ def test_sampled_beta_formula():
     t = np.arange(1, o.stats.n_queries + 1)
     expected = float(np.sum(kappa**2 * np.log(2 * t * (t + 1) / 0.1) / 200))
     assert o.stats.n_queries == 3
-    assert o.beta == pytest.approx(expected, rel=1e-12)
+    assert o.radius == pytest.approx(expected, rel=1e-12)
+
+
+def test_renamed_names_still_work_and_warn():
+    with pytest.warns(DeprecationWarning, match="'m_queries' is deprecated"):
+        o = P2ROracle(np.eye(3), 0, epsilon0=1e-3, bound=1.5, m_queries=100,
+                      true_theta=[0.0, 1.0, -1.0], rng=0, delta=0.1)
+    assert o.n_comparisons_per_query == 100
+    o.rewards([1, 2])
+    with pytest.warns(DeprecationWarning, match="P2ROracle.beta is deprecated"):
+        assert o.beta == o.radius > 0
+    with pytest.warns(DeprecationWarning, match="P2ROracle.m is deprecated"):
+        assert o.m == 100
+    with pytest.warns(DeprecationWarning, match="P2RStats.beta is deprecated"):
+        assert o.stats.beta == o.radius
+    assert isinstance(o.stats, P2RStats) and o.stats["radius"] == o.radius

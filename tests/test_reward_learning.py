@@ -261,8 +261,25 @@ def test_validation_errors():
     with pytest.raises(ValueError, match="temperature"):
         segment_preference_probability([[0.0, 1.0]], a, b, temperature=-1.0)
     with pytest.raises(ValueError, match="noise"):
-        sample_segment_labels([[0.0, 1.0]], a, b, noise=2.0)
+        sample_segment_labels([[0.0, 1.0]], a, b, 0, noise=2.0)
     with pytest.raises(ValueError, match="reward"):
         segment_returns([[0.0, np.nan]], a)
     with pytest.raises(ValueError, match="reward"):
         fit_segment_reward(a, b, [1.0], 1, 2).project(np.zeros(3))
+
+
+def test_sample_segment_labels_requires_rng():
+    with pytest.raises(TypeError, match="rng"):
+        sample_segment_labels([[0.0, 1.0]], [[[0, 1]]], [[[0, 0]]])
+    with pytest.raises(ValueError, match="rng"):
+        sample_segment_labels([[0.0, 1.0]], [[[0, 1]]], [[[0, 0]]], None)
+
+
+def test_results_subclass_the_result_base():
+    from prefrl.results import Result
+
+    a, b = [[[0, 1]], [[1, 0]]], [[[0, 0]], [[0, 0]]]
+    loss = segment_preference_loss([[0.0, 0.0], [0.0, 0.0]], a, b, [1.0, 0.0])
+    fit = fit_segment_reward(a, b, [0.7, 0.4], 2, 2)
+    assert isinstance(loss, Result) and isinstance(fit, Result)
+    assert fit.converged and fit.certificate <= 1e-8 and "reward" in fit.keys()
