@@ -19,12 +19,12 @@ abstract states the five-way separation.
 import matplotlib.pyplot as plt
 import numpy as np
 
-import prefrl.proofs_check.expressivity as pc
 from prefrl import expressivity as ex
+from prefrl.mdp.envs import one_state_env
 
-W = pc.five_way_witnesses()
-tri = ex.one_state_env(3)
-grid = pc.simplex_grid(30)
+W = ex.five_way_witnesses()
+tri = one_state_env(3)
+grid = ex.simplex_grid(30)
 P = np.array([p[0] for p in grid])
 # Barycentric -> plane: action 0 at the top, 1 bottom left, 2 bottom right.
 x = P[:, 2] + 0.5 * P[:, 0]
@@ -47,7 +47,7 @@ for ax, name in zip(axes, ("RRL", "ONMR", "RM", "LTL")):
 fig.suptitle("Four orderings of the policies of a one-state, three-action environment "
              "(red circle: the unique best policy)", fontsize=10)
 
-cells = pc.five_way_table(m=6, n_draws=4, seed=0)
+cells = ex.five_way_table(m=6, n_draws=4, rng=0)
 print(f"{'X > Y':12s} status     argument")
 for key, cell in cells.items():
     if not key.endswith(">MR"):

@@ -15,7 +15,7 @@ paper's Hasse diagram (not retrieved):
   (an LP Farkas certificate, or an exact tie/value computation), argued (a lemma over all
   Y-objectives whose premises are checked on random Y-objectives), or open.
 
-The witnesses and the lemmas are ours (see ``proofs_check/expressivity.py``). Embeddings into FTR
+The witnesses and the lemmas are ours (see :mod:`prefrl.expressivity`). Embeddings into FTR
 and INMR are checked over a finite horizon (our implementation's restriction). The four cells
 that were open before (RRL vs RM, RRL vs LTL, RM vs LTL, LAR vs LTL) are argued by an edge lemma
 (Lipschitz objectives cannot follow the entropy's infinite slope at the simplex boundary), a
@@ -32,8 +32,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Rectangle
 
-import prefrl.proofs_check.expressivity as pc
 from prefrl.expressivity import (
+    FIVE,
     InnerNonlinearMR,
     LexicographicMultiObjective,
     MarkovReward,
@@ -42,7 +42,17 @@ from prefrl.expressivity import (
     RegularisedRL,
     RewardMachine,
     RewardMachineObjective,
+    draw_inmr,
+    draw_ltl_dag,
+    draw_rm,
+    five_way_table,
+    inmr_ftr_gap,
+    ltl_lasso_gap,
     policy_ordering,
+    random_env,
+    random_policy,
+    rm_enumeration_gap,
+    stay_go_incomparability,
 )
 from prefrl.mdp import TabularMDP
 from prefrl.plotting import new_figure, save_figure
@@ -58,7 +68,7 @@ NOTES = ("Paper body not read: only the abstract's equivalence classes and its f
          "incomparability statement are the paper's. Every edge and cell here is derived and "
          "checked by prefrl with our own witnesses; no edge is claimed to be in the paper's "
          "Hasse diagram. 'argued' cells rest on a lemma over all objectives of the target "
-         "formalism (stated in proofs_check/expressivity.py) whose premises are checked on "
+         "formalism (stated in prefrl.expressivity) whose premises are checked on "
          "random objectives; 'open' cells have no certificate here. The RM and LAR witnesses "
          "involve the real constant 1/e (the code uses its float rounding; the lemmas are about "
          "the real witnesses). The KL lemma (RM vs RRL) covers entropy and KL regularisers "
@@ -83,11 +93,11 @@ def _embeddings(rng: np.random.Generator, n: int) -> list:
     acc = {k: 0.0 for k in ("MR-RM", "MR-ONMR", "MR-RRL", "MR-INMR", "ONMR-OMORL",
                             "MR-GOMORL", "RM-FTR", "INMR-FTR", "LTL-FTR")}
     for _ in range(n):
-        env = pc.random_env(rng, S=int(rng.integers(1, 4)), A=int(rng.integers(1, 3)))
+        env = random_env(rng, n_states=int(rng.integers(1, 4)), n_actions=int(rng.integers(1, 3)))
         S, A = env.n_states, env.n_actions
         R = rng.normal(size=(S, A, S))
         g = float(rng.choice([0.0, 0.5, 0.9]))
-        pi = pc.random_policy(rng, S, A)
+        pi = random_policy(rng, S, A)
         mr = MarkovReward(env, R, g)(pi)
         rm = RewardMachineObjective(env, RewardMachine.from_markov_reward(R, g),
                                     np.zeros((S, A, S), dtype=int))
@@ -102,15 +112,19 @@ def _embeddings(rng: np.random.Generator, n: int) -> list:
         onmr = OuterNonlinearMR(env, R, g, np.tanh)(pi)
         omorl = OuterMultiObjective(env, r[None], g, lambda v: np.tanh(v[0]))(pi)
         acc["ONMR-OMORL"] = max(acc["ONMR-OMORL"], _gap(onmr, omorl))
-        pols = [pc.random_policy(rng, S, A) for _ in range(5)]
+        pols = [random_policy(rng, S, A) for _ in range(5)]
         lex = policy_ordering(LexicographicMultiObjective(env, r[None], g), pols).ranks
         omo = policy_ordering(OuterMultiObjective(env, r[None], g, lambda v: v[0]), pols).ranks
         acc["MR-GOMORL"] = max(acc["MR-GOMORL"], float(np.any(lex != omo)))
-        inst = pc.draw_rm(rng)
-        acc["RM-FTR"] = max(acc["RM-FTR"], pc.rm_matches_trajectory_enumeration(inst))
-        inst = pc.draw_inmr(rng)
-        acc["INMR-FTR"] = max(acc["INMR-FTR"], pc.inmr_identity_is_finite_horizon_mr(inst))
-        acc["LTL-FTR"] = max(acc["LTL-FTR"], pc.ltl_matches_lasso_semantics(pc.draw_ltl_dag(rng)))
+        inst = draw_rm(rng)
+        acc["RM-FTR"] = max(acc["RM-FTR"], rm_enumeration_gap(
+            inst["env"], inst["machine"], inst["labelling"], inst["policy"], inst["horizon"]))
+        inst = draw_inmr(rng)
+        acc["INMR-FTR"] = max(acc["INMR-FTR"], inmr_ftr_gap(
+            inst["env"], inst["reward"], inst["policy"], inst["horizon"], inst["gamma"]))
+        inst = draw_ltl_dag(rng)
+        acc["LTL-FTR"] = max(acc["LTL-FTR"], ltl_lasso_gap(
+            inst["env"], inst["policy"], inst["formula"], inst["props"]))
     how = {
         "MR-RM": "one machine state, delta_R(0, 0) = R",
         "MR-ONMR": "f = identity",
@@ -134,10 +148,10 @@ def _embeddings(rng: np.random.Generator, n: int) -> list:
 
 def run(quick: bool = False, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
-    cells = pc.five_way_table(m=6 if quick else 12, n_draws=8 if quick else 60, seed=seed)
+    cells = five_way_table(m=6 if quick else 12, n_draws=8 if quick else 60, rng=seed)
     edges = _embeddings(rng, 8 if quick else 60)
     # LAR vs MR incomparability: the existing stay/go LP certificates.
-    inc = pc.lar_mr_incomparable({"gamma": 0.9, "scale": 1.0, "grid": np.linspace(0, 1, 11)})
+    inc = stay_go_incomparability(0.9, 1.0, np.linspace(0, 1, 11))
     edges.append({"lower": "MR", "upper": "LAR", "kind": "incomparable",
                   "how": "stay/go: LP Farkas certificates both ways", "max_gap": inc,
                   "n_checked": 1, "holds": inc <= 1e-9})
@@ -213,7 +227,7 @@ def plot(numbers: dict, path) -> None:
             ax.plot([x0 - 0.3, x1 + 0.3], [y0, y1], ls=":", color="C3", lw=1.5)
             ax.text((x0 + x1) / 2, y0 - 0.45, "incomparable\n(LP, both ways)", ha="center",
                     fontsize=6.5, color="C3")
-    five = set(pc.FIVE)
+    five = set(FIVE)
     for name, (x, y) in POS.items():
         ax.text(x, y, name, ha="center", va="center", fontsize=8,
                 bbox=dict(boxstyle="round", fc="#fee6ce" if name in five else "white",
@@ -227,7 +241,7 @@ def plot(numbers: dict, path) -> None:
     ax.set_title("derivable relations (ours): arrow = embedding checked numerically\n"
                  "shaded = the five mutually incomparable formalisms", fontsize=8)
     ax = axes[0, 1]
-    names = list(pc.FIVE)
+    names = list(FIVE)
     cells = numbers["cells"]
     for i, X in enumerate(names):
         for j, Y in enumerate(names):

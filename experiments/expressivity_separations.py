@@ -8,8 +8,8 @@ is induced by some Markov (limit-average) reward iff a linear system in the rewa
 otherwise a Farkas certificate (nonnegative multipliers summing the strict preferences to zero)
 proves that no reward exists.
 
-Caveat: the paper body was NOT read. The formalisms' definitions follow the project's notes
-(written from memory, consistent with the abstract), and both environments are the notes' own
+Caveat: the paper body was NOT read. The formalisms' definitions are our reading of the paper's
+(written from memory, consistent with the abstract), and both environments are our own
 constructions ([ours]), not the paper's appendix environments. The paper reports no number for
 these, so every Claim has paper=None.
 """
@@ -25,11 +25,9 @@ from prefrl.expressivity import (
     RegularisedRL,
     lar_expressible,
     mr_expressible,
-    one_state_env,
     policy_ordering,
-    stay_go_env,
 )
-from prefrl.mdp.envs import random_mdp
+from prefrl.mdp.envs import one_state_env, random_mdp, stay_go_env
 from prefrl.plotting import new_figure, save_figure
 from prefrl.registry import Claim
 
@@ -37,7 +35,7 @@ TITLE = "Which policy orderings a Markov reward can express: four LP-certified s
 PAPER = ("Subramani et al. 2024 (ICLR), expressivity of objective-specification formalisms; "
          "separations RRL, ONMR vs MR and LAR vs MR (our environments; paper body not read)")
 
-NOTES = ("The paper body was not read: formalism definitions are from the project's notes "
+NOTES = ("The paper body was not read: formalism definitions are our reading of the paper's "
          "(from memory, consistent with the abstract); the one-state and stay/go environments are "
          "our own constructions, not the paper's. A verdict 'not MR' is an LP infeasibility "
          "certified by Farkas multipliers y >= 0, sum y = 1, with ||D^T y + E^T z|| ~ 0.")
@@ -46,7 +44,7 @@ GAMMA = 0.9
 
 
 def _verdict(res) -> dict:
-    return {"feasible": bool(res.feasible), "residual": float(res.residual),
+    return {"feasible": bool(res.feasible), "residual": float(res.certificate),
             "reward": None if res.reward is None else res.reward.tolist()}
 
 

@@ -94,7 +94,7 @@ def test_rrl_kl_to_uniform_is_maximised_by_soft_value_iteration(env, data, gamma
     beta = data.draw(st.sampled_from([0.1, 1.0, 5.0]))
     mdp = TabularMDP(env.transitions, env.expected_rewards, gamma, env.initial)
     res = mdp.soft_solve(beta=beta)
-    J = ex.RegularisedRL(env, env.expected_rewards, gamma, alpha=beta, reference=np.full(A, 1 / A))
+    J = ex.RegularisedRL(env, env.expected_rewards, gamma, alpha=beta, pi_ref=np.full(A, 1 / A))
     best = J(res.policy)
     tol = res.value_error_bound + 1e-9 * (1 + np.abs(res.values).max())
     assert abs(best - env.initial @ res.values) <= tol
@@ -256,7 +256,7 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match=r"policies\[1\]"):
         ex.mr_expressible(env, [0, 1], [[[1.0, 0.0]], [[0.7, 0.7]]], 0.5)
     with pytest.raises(ValueError, match="policy"):
-        ex.RegularisedRL(env, [[1.0, 0.0]], 0.5, 1.0, reference=[1.0, 0.0])([[0.5, 0.5]])
+        ex.RegularisedRL(env, [[1.0, 0.0]], 0.5, 1.0, pi_ref=[1.0, 0.0])([[0.5, 0.5]])
     with pytest.raises(ValueError, match="margin"):
         ex.mr_expressible(env, [0], [[[1.0, 0.0]]], 0.5, margin=0.0)
     with pytest.raises(TypeError, match="env"):
@@ -275,3 +275,100 @@ def test_lexicographic_mr_orderings_are_mr_expressible_on_finite_sets(data, gamm
     r2 = rewards.draw(hnp.arrays(np.float64, shape, elements=_R))
     inst = {"env": env, "reward": r1, "reward2": r2, "gamma": gamma, "policies": pols}
     assert pc.lexicographic_mr_is_mr_on_finite_sets(inst) == 0.0
+
+
+# ------------------------------------------------------------------ the package's layout and names
+def test_results_subclass_the_result_base_and_renamed_fields_warn():
+    from prefrl.results import Result
+
+    env = ex.one_state_env()
+    pols = [[[p, 1 - p]] for p in (0.0, 0.5, 1.0)]
+    order = ex.policy_ordering(ex.MarkovReward(env, [[1.0, 0.0]], 0.5), pols)
+    res = ex.mr_expressible(env, [0, 2, 1], pols, 0.5)
+    sat = ex.satisfaction_probability(ex.stay_go_env(), [[0.5, 0.5], [1, 0]],
+                                      ex.eventually(ex.prop(0)), [[False, True]])
+    dist = ex.return_distribution(env, [[0.5, 0.5]], [[1.0, 0.0]], horizon=3)
+    for r in (order, res, sat, dist):
+        assert isinstance(r, Result)
+    assert not res.feasible and res.converged and res.certificate < 1e-9
+    assert dist.converged and dist.certificate <= 1e-15 and dist.iterations == 3
+    with pytest.warns(DeprecationWarning, match="certificate"):
+        assert res.residual == res.certificate
+    with pytest.warns(DeprecationWarning, match="certificate"):
+        assert sat.residual == sat.certificate
+    # definitions are not results
+    assert not issubclass(ex.RewardMachine, Result) and not issubclass(ex.Formula, Result)
+    assert not issubclass(ex.DeterministicAutomaton, Result)
+
+
+def test_old_keywords_and_attributes_still_work_and_warn():
+    env = ex.one_state_env()
+    with pytest.warns(DeprecationWarning, match="'env' is deprecated"):
+        J = ex.MarkovReward(env=env, reward=[[1.0, 0.0]], gamma=0.5)
+    assert J.mdp is env
+    with pytest.warns(DeprecationWarning, match="MarkovReward.env"):
+        assert J.env is env
+    with pytest.warns(DeprecationWarning, match="'env' is deprecated"):
+        res = ex.mr_expressible(env=env, ordering=[0, 1], policies=[[[0, 1]], [[1, 0]]], gamma=0.5)
+    assert res.feasible
+    with pytest.warns(DeprecationWarning, match="'env' is deprecated"):
+        p = ex.satisfaction_probability(env=ex.stay_go_env(), policy=[[0, 1], [1, 0]],
+                                        formula=ex.eventually(ex.prop(0)),
+                                        propositions=[[False, True]]).probability
+    assert p == 1.0
+    ref = np.array([0.25, 0.75])
+    with pytest.warns(DeprecationWarning, match="'reference' is deprecated"):
+        old = ex.RegularisedRL(env, [[1.0, 0.0]], 0.5, alpha=1.0, reference=ref)
+    new = ex.RegularisedRL(env, [[1.0, 0.0]], 0.5, alpha=1.0, pi_ref=ref)
+    assert old([[0.5, 0.5]]) == new([[0.5, 0.5]])
+    with pytest.warns(DeprecationWarning, match="pi_ref"):
+        np.testing.assert_array_equal(new.reference, new.pi_ref)
+    with pytest.warns(DeprecationWarning, match="'S' is deprecated"):
+        assert ex.random_env(0, S=2).n_states == 2
+
+
+def test_moved_names_keep_their_old_paths():
+    import prefrl._automata as old_automata
+    import prefrl.mdp.envs as envs
+    import prefrl.mdp.occupancy as occ
+
+    assert old_automata.to_automaton is ex.to_automaton
+    assert old_automata.DeterministicAutomaton is ex.DeterministicAutomaton
+    assert old_automata.holds_on_lasso is ex.holds_on_lasso and old_automata.Formula is ex.Formula
+    assert ex.one_state_env is envs.one_state_env and ex.switch_env is envs.switch_env
+    assert ex.discounted_occupancy is occ.discounted_occupancy
+    for name in ("one_state_env", "discounted_occupancy", "limit_average_occupancy"):
+        assert name not in ex.__all__
+    # the constructions the checks use are the library's, importable from the checks too
+    for name in ("five_way_table", "five_way_witnesses", "FIVE", "random_env", "random_policy",
+                 "draw_rm", "draw_inmr", "draw_ltl_dag", "simplex_grid", "edge_tie_witness",
+                 "ltl_rational_form", "random_automaton", "E_INV"):
+        assert getattr(pc, name) is getattr(ex, name), name
+
+
+def test_experiments_and_example_use_only_the_library():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for rel in ("experiments/expressivity_hasse.py", "experiments/expressivity_separations.py",
+                "examples/plot_expressivity.py"):
+        tree = ast.parse((root / rel).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                mods = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                    [a.name for a in node.names]
+                names = [a.name for a in node.names]
+                assert not any("proofs_check" in m for m in mods), (rel, mods)
+                assert not any(m.startswith("prefrl") and "._" in m for m in mods), (rel, mods)
+                if any(m.startswith("prefrl") for m in mods):
+                    assert not any(n.startswith("_") for n in names), (rel, names)
+
+
+def test_every_public_name_is_documented_with_an_example():
+    for name in ex.__all__:
+        obj = getattr(ex, name)
+        if not callable(obj):
+            continue
+        doc = obj.__doc__ or ""
+        assert ">>>" in doc, name

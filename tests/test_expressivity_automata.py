@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 
 import prefrl.proofs_check.expressivity as pc
 from prefrl import expressivity as ex
-from prefrl._automata import holds_on_lasso, to_automaton
+from prefrl.expressivity import holds_on_lasso, to_automaton
 from prefrl.mdp import TabularMDP
 from prefrl.mdp._strategies import policies, tabular_mdps
 
@@ -191,7 +191,7 @@ def test_eventually_is_the_hitting_probability(env, data):
         assume(np.linalg.cond(M) < 1e8)
         h[T] = np.linalg.solve(M, P[np.ix_(T, np.flatnonzero(p))].sum(axis=1))
     assert abs(res.probability - env.initial @ h) <= 1e-9 * (1 + np.linalg.cond(M) if T.size else 1)
-    assert 0.0 <= res.probability <= 1.0 and res.residual <= 1e-9
+    assert 0.0 <= res.probability <= 1.0 and res.certificate <= 1e-9
 
 
 def test_ltl_degenerate_formulas_and_recurrence():
@@ -310,7 +310,7 @@ def test_inmr_risk_aversion_separates_equal_means():
 
 # ------------------------------------------------------------------ the five-way separation
 def test_five_way_table_statuses():
-    cells = pc.five_way_table(m=6, n_draws=8, seed=3)
+    cells = pc.five_way_table(m=6, n_draws=8, rng=3)
     assert not [k for k, c in cells.items() if c["status"] == "failed"]
     five = {k: c for k, c in cells.items() if k.split(">")[1] != "MR"}
     assert len(five) == 20

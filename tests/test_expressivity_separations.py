@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 
 import prefrl.proofs_check.expressivity as pc
 from prefrl import expressivity as ex
-from prefrl._automata import DeterministicAutomaton
+from prefrl.expressivity import DeterministicAutomaton
 
 sympy = pytest.importorskip("sympy")
 
@@ -25,7 +25,7 @@ def _simplex(w):
 
 # ------------------------------------------------------------------ the table
 def test_all_twenty_cells_settled_and_none_fails():
-    cells = pc.five_way_table(m=4, n_draws=8, seed=5)
+    cells = pc.five_way_table(m=4, n_draws=8, rng=5)
     five = {k: c for k, c in cells.items() if k.split(">")[1] != "MR"}
     assert len(five) == 20
     assert {c["status"] for c in five.values()} == {"certified", "argued"}
@@ -127,18 +127,18 @@ def test_ltl_on_the_switch_env_is_a_rational_function_over_q(data, k, q):
 def test_rational_form_of_a_known_formula():
     # F p0 & F p1 on sigma(p): 1 on full support
     p = sympy.Symbol("p")
-    aut = ex._as_automaton(ex.eventually(ex.prop(0)) & ex.eventually(ex.prop(1)), 2)
+    aut = ex.to_automaton(ex.eventually(ex.prop(0)) & ex.eventually(ex.prop(1)), 2)
     R, _ = pc.ltl_rational_form(TRI, aut, np.eye(3, dtype=bool)[:2, None, :, None],
                                 [[p, (1 - p) / 2, (1 - p) / 2]], pc.segment_policy(0.5))
     assert sympy.simplify(R - 1) == 0
     # "the first action is a0 and the second is not": p (1 - p), a non-trivial polynomial
     phi = ex.prop(0) & ex.next_(~ex.prop(0))
-    aut = ex._as_automaton(phi, 1)
+    aut = ex.to_automaton(phi, 1)
     R, _ = pc.ltl_rational_form(TRI, aut, np.eye(3, dtype=bool)[:1, None, :, None],
                                 [[p, (1 - p) / 2, (1 - p) / 2]], pc.segment_policy(0.5))
     assert sympy.expand(R - p * (1 - p)) == 0
-    assert pc._is_rational_function_over_q(R, [p])
-    assert not pc._is_rational_function_over_q(sympy.sqrt(2) * p, [p])
+    assert ex.is_rational_function_over_q(R, [p])
+    assert not ex.is_rational_function_over_q(sympy.sqrt(2) * p, [p])
 
 
 # ------------------------------------------------------------------ the LAR witness
@@ -213,7 +213,7 @@ def test_rm_values_are_lipschitz_on_the_one_state_simplex(w, gamma, seed):
     rng = np.random.default_rng(seed)
     m = pc.random_machine(rng, 1, 3)
     J = ex.RewardMachineObjective(TRI, m, rng.integers(0, m.n_letters, size=(1, 3, 1)))
-    rmax = float(np.abs(J._R).max())
+    rmax = float(np.abs(J.transition_rewards).max())
     bound = rmax * np.abs(a - b).sum() / (1 - m.gamma) ** 2
     assert abs(J(a) - J(b)) <= bound + 1e-12 * (1 + rmax / (1 - m.gamma))
 
@@ -227,7 +227,7 @@ def test_rm_values_are_lipschitz_on_the_one_state_simplex(w, gamma, seed):
 def test_one_state_rrl_is_minus_kl_to_its_optimum(r, alpha, w, ref, gamma):
     pi = _simplex(w)[0]
     ref = ref / ref.sum()
-    J = ex.RegularisedRL(TRI, r[None], gamma, alpha=alpha, reference=ref)
+    J = ex.RegularisedRL(TRI, r[None], gamma, alpha=alpha, pi_ref=ref)
     rp = r + alpha * np.log(ref)
     logz = np.logaddexp.reduce(rp / alpha)
     star = np.exp(rp / alpha - logz)
@@ -245,7 +245,7 @@ def test_kl_lemma_witness():
 
 @pytest.mark.parametrize("gamma", [0.25, 0.5])
 def test_witness_grid_orderings_still_not_mr_or_lar(gamma):
-    cells = pc.five_way_table(m=4, n_draws=4, seed=0, gamma=gamma)
+    cells = pc.five_way_table(m=4, n_draws=4, rng=0, gamma=gamma)
     for key in ("RM>MR", "RM>LAR", "LAR>MR"):
         assert cells[key]["status"] == "certified"
         assert cells[key]["evidence"]["residual"] <= 1e-9
@@ -254,3 +254,110 @@ def test_witness_grid_orderings_still_not_mr_or_lar(gamma):
 def test_bad_input():
     with pytest.raises(ValueError, match="gamma"):
         pc.tilted_change_machine(1.0)
+
+
+# ------------------------------------------------------------------ the constructions in prefrl.expressivity
+def test_instances_are_reproducible_valid_and_keyed_like_the_checks():
+    for draw, keys in ((ex.draw_rm, {"env", "machine", "labelling", "policy", "horizon"}),
+                       (ex.draw_lipschitz, {"env", "machine", "labelling", "policy", "horizon",
+                                            "policy2"}),
+                       (ex.draw_inmr, {"env", "reward", "policy", "horizon", "gamma"}),
+                       (ex.draw_ltl_dag, {"env", "props", "formula", "policy"}),
+                       (ex.draw_ltl_segment, {"automaton", "props", "points"}),
+                       (ex.draw_ltl_switch, {"automaton", "props", "points"})):
+        for seed in range(5):
+            a, b = draw(seed), draw(np.random.default_rng(seed))
+            assert set(a) == keys
+            if "policy" in a:
+                np.testing.assert_array_equal(a["policy"], b["policy"])
+                a["env"].check_policy(a["policy"])
+    for seed in range(20):
+        env = ex.random_env(seed)
+        P = env.dense_transitions()
+        assert np.allclose(P.sum(axis=2), 1) and abs(env.initial.sum() - 1) < 1e-12
+        dag = ex.dag_env(seed, 4).dense_transitions()
+        assert all(np.all(dag[s, :, :s] == 0) for s in range(4)) and np.all(dag[3, :, 3] == 1)
+        pi = ex.random_policy(seed, 3, 2)
+        assert np.allclose(pi.sum(axis=1), 1) and np.all(pi >= 0)
+    m = ex.random_machine(0, 2, 3, n_machine_states=2, n_letters=3, sas=True)
+    assert m.rewards.shape == (2, 2, 2, 3, 2) and m.delta.shape == (2, 3)
+    aut = ex.random_automaton(0, 4, n_states=3)
+    assert aut.n_letters == 4 and aut.n_states in (3, 5)
+    assert max(ex.random_formula(1, 3).props()) < 3
+    with pytest.warns(DeprecationWarning, match="'U' is deprecated"):
+        assert ex.random_machine(0, 1, 2, U=3).n_states == 3
+
+
+def test_crosschecks_vanish_on_draws_and_detect_errors(monkeypatch):
+    import prefrl.expressivity._crosschecks as cc
+
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        i = ex.draw_rm(rng)
+        assert ex.rm_enumeration_gap(i["env"], i["machine"], i["labelling"], i["policy"],
+                                     i["horizon"]) <= 1e-9
+        i = ex.draw_inmr(rng)
+        assert ex.inmr_ftr_gap(i["env"], i["reward"], i["policy"], i["horizon"], i["gamma"]) <= 1e-9
+        assert ex.inmr_ftr_gap(i["env"], i["reward"][:, :, 0], i["policy"], i["horizon"],
+                               i["gamma"]) <= 1e-9  # an (S, A) reward
+    # a machine return computed wrongly along trajectories is detected
+    i = {"env": ex.one_state_env(), "machine": ex.RewardMachine([[0, 0]], [[1.0]], 0, 0.5),
+         "labelling": np.zeros((1, 2, 1), int), "policy": np.array([[0.5, 0.5]]), "horizon": 3}
+    assert ex.rm_enumeration_gap(*i.values()) <= 1e-12
+    monkeypatch.setattr(cc, "_run_machine", lambda *a: 0.0)  # every trajectory returns 0
+    assert ex.rm_enumeration_gap(*i.values()) > 0.1
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="propositions"):
+        ex.ltl_lasso_gap(ex.stay_go_env(), [[1, 0], [1, 0]], ex.eventually(ex.prop(0)),
+                         np.ones((1, 2, 2, 2), bool))
+    # stay/go: certified with p = 0 on the grid; without it LAR's ordering is a tie, MR-expressible
+    assert ex.stay_go_incomparability(0.5, 2.0, [0.0, 0.3, 1.0]) <= 1e-9
+    assert ex.stay_go_incomparability(0.5, 2.0, [0.3, 1.0]) == 1.0
+
+
+def test_lipschitz_excess_is_tight_for_a_one_state_machine():
+    # J(pi) = pi_0 r / (1 - gamma): |J(pi) - J(pi')| = r |dp| / (1 - gamma) <= r 2|dp| / (1 - gamma)^2
+    m = ex.RewardMachine([[0, 0]], np.array([[[[[1.0], [0.0]]]]]), 0, 0.5)
+    lab = np.zeros((1, 2, 1), int)
+    assert ex.rm_lipschitz_excess(ex.one_state_env(), m, lab, [[1.0, 0.0]], [[0.0, 1.0]]) == 0.0
+    with pytest.raises(ValueError, match="other"):
+        ex.rm_lipschitz_excess(ex.one_state_env(), m, lab, [[1.0, 0.0]], [[0.5, 0.6]])
+
+
+def test_witness_families():
+    for m in (1, 3, 6):
+        g = ex.simplex_grid(m)
+        assert len(g) == (m + 1) * (m + 2) // 2
+        assert all(p.shape == (1, 3) and abs(p.sum() - 1) < 1e-12 and p.min() >= 0 for p in g)
+    assert len(ex.switch_grid()) == 25
+    np.testing.assert_array_equal(ex.segment_policy(1.0), [[1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(ex.switch_policy(0.0, 1.0), [[1.0, 0.0], [0.0, 1.0]])
+    # the rays are the curves with kappa = 0
+    np.testing.assert_array_equal(ex.lar_level_curve(2.0, 0.25, kappa=0.0), ex.switch_policy(0.25, 0.5))
+    assert pc.ray_intervals(np.sum) == ex.curve_intervals(np.sum, kappa=0.0)
+    assert tuple(ex.five_way_witnesses()) == ex.FIVE
+    u = ex.uniform_max_witness()
+    assert u["holds"] and u["rm_best_is_uniform"] and abs(u["J_rm"][0] - u["J_rm"][1]) <= 1e-12
+
+
+def test_rational_gaps_accept_formulas_and_automata():
+    acts = np.eye(3, dtype=bool)[:1, None, :, None]
+    phi = ex.prop(0) & ex.next_(~ex.prop(0))
+    assert ex.ltl_rational_gap_on_segment(phi, acts, [0.1, 0.5]) <= 1e-12
+    assert ex.ltl_rational_gap_on_segment(ex.to_automaton(phi, 1), acts, [0.1, 0.5]) <= 1e-12
+    at0 = np.array([[True, False]])
+    assert ex.ltl_rational_gap_on_switch(ex.eventually_always(ex.prop(0)), at0,
+                                         [(0.2, 0.9), (0.5, 0.5)]) <= 1e-12
+
+
+def test_five_way_table_rng_rule():
+    with pytest.warns(DeprecationWarning, match="'seed' is deprecated"):
+        old = ex.five_way_table(m=3, n_draws=4, seed=1)
+    with pytest.warns(DeprecationWarning, match="pass rng"):
+        default = ex.five_way_table(m=3, n_draws=4)
+    new, zero = ex.five_way_table(m=3, n_draws=4, rng=1), ex.five_way_table(m=3, n_draws=4, rng=0)
+    assert old["RRL>RM"]["evidence"] == new["RRL>RM"]["evidence"]
+    assert default["LAR>ONMR"]["evidence"]["min_overlap"] == zero["LAR>ONMR"]["evidence"]["min_overlap"]
+    assert new["LAR>ONMR"]["evidence"]["min_overlap"] != zero["LAR>ONMR"]["evidence"]["min_overlap"]
+    with pytest.raises(ValueError, match="m"):
+        ex.five_way_table(m=0, rng=0)

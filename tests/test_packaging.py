@@ -162,11 +162,9 @@ def _package_level(graph):
 def test_import_graph_has_no_cycle():
     graph = import_graph()
     assert _cycles(graph) == []
-    known = [["prefrl.experiments", "prefrl.proofs_check"]]  # being decoupled
-    assert _cycles(_package_level(graph)) in ([], known)
+    assert _cycles(_package_level(graph)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="being decoupled: shared constructions move into prefrl")
 def test_experiments_and_checks_do_not_import_each_other():
     graph = import_graph()
     for m, deps in graph.items():
