@@ -5,6 +5,7 @@
     prefrl list [--json]
     prefrl check [NAME ...] [--instances N] [--seed S] [--json]
     prefrl reproduce [NAME ...] [--quick] [--jobs N] [--out DIR] [--seed S] [--json]
+    prefrl validate MODULE:FUNCTION --loss NAME [--token-level] [--backend B] [options]
 
 ``reproduce`` runs every figure of ``experiments/`` (writing ``NAME.png`` and ``NAME.json``) and
 every theorem check of ``proofs_check/``, then prints a table (name, claim, ours, paper's, holds) and
@@ -360,6 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--json", action="store_true", help="machine-readable output")
     sp.set_defaults(func=cmd_reproduce)
+    try:  # prefrl validate needs the test extra (hypothesis)
+        from .testing._validate_cli import add_parser as _add_validate_parser
+    except ImportError:
+        _add_validate_parser = None
+    if _add_validate_parser is not None:
+        _add_validate_parser(sub)
     return p
 
 

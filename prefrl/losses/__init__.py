@@ -88,13 +88,19 @@ from ._registry import (
     value_and_grad,
 )
 from ._selfplay import dno, rebel, sppo, sppo_hard
+from ._sequence import sequence_logps
 from ._surrogates import aggregate, aggregation_weights, cispo_loss, ppo_clip_loss
 from ._unpaired import dro, kto, kto_reference_point, pmpo
 
 # Kept importable under their earlier names (documented once, elsewhere): the TRL names of two
 # losses, the option lists (documented in prefrl.losses.checks, a public submodule) and the
 # modules of earlier releases.
-from .checks import AGGREGATION_MODES, F_DIVERGENCES, KL_KINDS  # noqa: F401  # isort: skip
+from .checks import (  # noqa: F401  # isort: skip
+    AGGREGATION_MODES,
+    F_DIVERGENCES,
+    KL_KINDS,
+    SEQUENCE_REDUCTIONS,
+)
 from . import drift, listwise, pairwise, policy_gradient, unpaired  # noqa: F401  # isort: skip
 
 sigmoid = dpo
@@ -144,6 +150,7 @@ __all__ = [
     "remax_advantages",
     "rloo_advantages",
     "robust_dpo",
+    "sequence_logps",
     "sigmoid_norm",
     "simpo",
     "sppo",

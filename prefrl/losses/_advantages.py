@@ -170,8 +170,11 @@ def reinforce_pp_advantages(token_rewards, mask, *, logp=None, ref_logp=None, be
     with :math:`m` the mask, :math:`\mu, s^2` the mean and Bessel-corrected variance of
     :math:`G` over all unmasked tokens of the batch, :math:`\beta` the KL coefficient (k1 in the
     reward) and :math:`\gamma` the discount. Hu (2025), "REINFORCE++", Eqs. 4-7. Equals verl 0.9.1
-    ``reinforce_plus_plus`` applied to rewards that already include ``use_kl_in_reward`` (the
-    return is carried through masked tokens as verl does: ``G`` is zeroed after a masked token).
+    ``reinforce_plus_plus`` (applied to rewards that already include ``use_kl_in_reward``) on
+    completion masks of one run of tokens per row, to verl's ``1e-8`` in its masked mean
+    (peer-tested). On masks with holes (observation tokens) they differ: prefrl restarts the
+    return after a masked token (``G`` is zeroed there), verl 0.9.1 carries it through.
+    OpenRLHF 0.11 ``reinforce`` whitens with the population variance instead of Bessel's.
 
     Parameters
     ----------
@@ -224,7 +227,9 @@ def remax_advantages(rewards, greedy_rewards, mask):
         A_{it} = m_{it}\,\big(R_i - R(\hat y_i)\big)
 
     with :math:`\hat y_i` the greedy (argmax) decoding of prompt :math:`i`. Li et al. (2024),
-    "ReMax", Algorithm 1. Equals verl 0.9.1 ``remax`` when the reward sits on one token.
+    "ReMax", Algorithm 1. Equals verl 0.9.1 ``remax`` when the reward sits on the last completion
+    token, on the completion tokens (verl leaves :math:`R_i - R(\hat y_i)` on padding before a
+    response too; its loss masks it out). Peer-tested.
 
     Parameters
     ----------

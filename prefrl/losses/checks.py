@@ -13,6 +13,8 @@ once, here; each check raises a ValueError naming the option. The functions:
   surrogates (Schulman et al. 2017, Eq. 7; Ye et al. 2020, Eq. 5).
 - :func:`check_drift`: the drift and its options of :func:`prefrl.losses.drift_objective`
   (Kuba et al. 2022; Lu et al. 2022).
+- :func:`check_reduction`: the token reduction of :func:`prefrl.losses.sequence_logps`
+  (:data:`SEQUENCE_REDUCTIONS`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "DRIFTS",
     "F_DIVERGENCES",
     "KL_KINDS",
+    "SEQUENCE_REDUCTIONS",
     "check_clip",
     "check_drift",
     "check_f_divergence",
@@ -35,6 +38,7 @@ __all__ = [
     "check_kl_options",
     "check_mode",
     "check_ppo_options",
+    "check_reduction",
     "lengths_given",
 ]
 
@@ -47,6 +51,9 @@ KL_KINDS = ("k1", "k2", "k3", "k1+", "k2+", "k3+")
 #: The token aggregation modes of :func:`prefrl.losses.aggregate`.
 AGGREGATION_MODES = ("token-mean", "token-sum", "seq-mean-token-sum", "seq-mean-token-mean",
                      "seq-mean-token-sum-norm")
+
+#: The token reductions of :func:`prefrl.losses.sequence_logps` (sequence log-probabilities).
+SEQUENCE_REDUCTIONS = ("sum", "mean", "sum-norm")
 
 #: drift name -> the names of its options (:func:`prefrl.losses.drift_objective`)
 DRIFTS = {"ppo": ("clip",), "lpo": ("alpha", "alpha_neg")}
@@ -125,6 +132,26 @@ def check_mode(mode) -> None:
     """
     if mode not in AGGREGATION_MODES:
         raise ValueError(f"mode must be one of {AGGREGATION_MODES}, got {mode!r}")
+
+
+def check_reduction(reduction, horizon=None):
+    """Check a token reduction (one of :data:`SEQUENCE_REDUCTIONS`) and its horizon (> 0 or None).
+
+    Examples
+    --------
+    >>> check_reduction("sum-norm", 8)
+    >>> check_reduction("avg")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: reduction must be one of ('sum', 'mean', 'sum-norm'), got 'avg'
+    """
+    if reduction not in SEQUENCE_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {SEQUENCE_REDUCTIONS}, got {reduction!r}")
+    if horizon is not None:
+        check_positive(horizon, "horizon")
+        if reduction != "sum-norm":
+            raise ValueError(f"horizon applies to reduction='sum-norm' only, got reduction="
+                             f"{reduction!r}")
 
 
 def check_clip(clip_low, clip_high) -> tuple[float, float]:

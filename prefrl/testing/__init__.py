@@ -1,8 +1,9 @@
 r"""A kit to validate other implementations of preference and policy-gradient losses.
 
 - :func:`assert_matches_reference` runs your numpy or torch function against
-  :mod:`prefrl.losses` on inputs drawn by hypothesis and fails with the worst discrepancy and the
-  offending example.
+  :mod:`prefrl.losses` on inputs drawn by hypothesis (sequence log-probs, or per-token log-probs
+  and masks with ``token_level=True``) and fails with the worst discrepancy and the offending
+  example; it returns a :class:`KitReport` (backend, dtype, tolerances from :data:`TOLERANCES`).
 - :mod:`prefrl.testing.strategies` has the strategies (extreme margins, ties, unequal lengths,
   masks, groups of size 1) for your own property tests; :func:`~prefrl.testing.strategies.
   loss_inputs` draws the inputs of any registered loss.
@@ -12,7 +13,9 @@ r"""A kit to validate other implementations of preference and policy-gradient lo
   every part (values, analytic gradient against finite differences, torch twin).
 
 The map of the package: ``_specs.py`` (:data:`SPECS`, the kit's view of the loss registry),
-``_reference.py`` (:func:`reference_value_and_grad`, :func:`assert_matches_reference`),
+``_values.py`` (:func:`reference_value_and_grad`, the per-token reference), ``_reference.py``
+(:func:`assert_matches_reference`, :class:`KitReport`, :data:`TOLERANCES`), ``_arguments.py``
+(the kit's own argument checks, before any drawing), ``_validate_cli.py`` (``prefrl validate``),
 ``_golden.py`` (:func:`golden_cases`, :func:`golden_vectors`), ``_check.py`` (:func:`check_loss`),
 ``strategies.py`` (public: the hypothesis strategies). The modules ``prefrl.testing.reference`` and
 ``prefrl.testing.golden`` of earlier releases still import the same names.
@@ -21,8 +24,11 @@ See :doc:`/howto/validate_losses`.
 
 >>> from prefrl.testing import assert_matches_reference
 >>> import numpy as np
->>> assert_matches_reference(lambda cw, cl, rw, rl, beta: np.logaddexp(0, -beta * ((cw - rw) - (cl - rl))),
-...                          "dpo", beta=0.1, max_examples=10)
+>>> report = assert_matches_reference(
+...     lambda cw, cl, rw, rl, beta: np.logaddexp(0, -beta * ((cw - rw) - (cl - rl))),
+...     "dpo", beta=0.1, max_examples=10)
+>>> report.backend, report.n_examples
+('numpy', 10)
 """
 
 from __future__ import annotations
@@ -37,8 +43,9 @@ except ImportError as exc:  # pragma: no cover - hypothesis is in the test extra
 from . import strategies
 from ._check import check_loss
 from ._golden import golden_cases, golden_vectors
-from ._reference import assert_matches_reference, reference_value_and_grad
+from ._reference import TOLERANCES, KitReport, assert_matches_reference
 from ._specs import SPECS
+from ._values import reference_value_and_grad
 
 # Kept importable here (documented in prefrl.testing.strategies) and the modules of earlier
 # releases.
@@ -47,6 +54,8 @@ from . import golden, reference  # noqa: F401  # isort: skip
 
 __all__ = [
     "SPECS",
+    "TOLERANCES",
+    "KitReport",
     "assert_matches_reference",
     "check_loss",
     "golden_cases",

@@ -18,8 +18,8 @@ import numpy as np
 
 from .._validation import as_rng
 from .._version import __version__
-from ._reference import reference_value_and_grad
 from ._specs import SPECS
+from ._values import reference_value_and_grad
 
 __all__ = ["golden_cases", "golden_vectors"]
 

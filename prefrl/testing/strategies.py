@@ -6,9 +6,11 @@ groups of size 1 and single-example batches. Everything is drawn with hypothesis
 ``np.random``), so failures shrink to a minimal example.
 
 - :func:`loss_inputs` draws a whole call (:class:`LossInputs`) of any registered loss, following
-  its declared kind (:data:`prefrl.testing.SPECS`);
+  its declared kind (:data:`prefrl.testing.SPECS`); :func:`token_loss_inputs` draws the
+  per-token form of a call (token log-probabilities and completion masks, as a trainer holds
+  them);
 - the building blocks: :func:`log_probs`, :func:`pair_logps`, :func:`masks`,
-  :func:`token_arrays`, :func:`group_rewards`;
+  :func:`padded_masks`, :func:`token_arrays`, :func:`group_rewards`;
 - for bandit and preference tests: :func:`distributions` (probability vectors with zeros and
   ties) and :func:`preference_matrices` (:math:`P + P^\top = 1`, deterministic and tied entries).
 """
@@ -30,9 +32,11 @@ __all__ = [
     "log_probs",
     "loss_inputs",
     "masks",
+    "padded_masks",
     "pair_logps",
     "preference_matrices",
     "token_arrays",
+    "token_loss_inputs",
 ]
 
 
@@ -48,17 +52,29 @@ class LossInputs:
         The positional array inputs, in the order of :mod:`prefrl.losses`'s signature.
     kwargs : dict
         Drawn keyword inputs (token counts, labels, rewards, win probabilities, rankings).
+    reduction : str or None
+        None for the sequence-level call of the loss; for a per-token call
+        (:func:`token_loss_inputs`), the reduction of the token log-probabilities that the
+        reference applies (:func:`prefrl.losses.sequence_logps`; ``"sum"`` for policy-gradient
+        losses, whose reference takes the token arrays themselves).
     """
 
     name: str
     arrays: tuple
     kwargs: dict = field(default_factory=dict)
+    reduction: str | None = None
+
+    @property
+    def token_level(self) -> bool:
+        """Whether this is the per-token form of the call."""
+        return self.reduction is not None
 
     def __repr__(self):  # shown by hypothesis and by assert_matches_reference on failure
         with np.printoptions(precision=17, threshold=64):
             arrs = ", ".join(repr(a) for a in self.arrays)
             kw = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
-        return f"LossInputs({self.name!r}, arrays=({arrs}), kwargs={{{kw}}})"
+        tail = "" if self.reduction is None else f", reduction={self.reduction!r}"
+        return f"LossInputs({self.name!r}, arrays=({arrs}), kwargs={{{kw}}}{tail})"
 
 
 def log_probs(*, extreme: bool = True, upper: float = 0.0):
@@ -137,6 +153,44 @@ def masks(shape, *, min_tokens=1):
     >>> check()
     """
     return hnp.arrays(bool, shape).filter(lambda m: m.sum() >= min_tokens)
+
+
+def padded_masks(shape, *, min_tokens=1, min_per_row=0):
+    r"""Completion masks as trainers build them: booleans of ``shape = (B, T)``, each row one
+    contiguous run of tokens placed after left padding, before right padding, or after a prompt
+    and before padding (both sides), with ragged lengths and, unless ``min_per_row > 0``, empty
+    rows; at least ``min_tokens`` ones in all.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(padded_masks((3, 5), min_per_row=1))
+    ... def check(m):
+    ...     for row in m:
+    ...         i = np.flatnonzero(row)
+    ...         assert len(i) >= 1 and (np.diff(i) == 1).all()   # one contiguous run
+    >>> check()
+    """
+    B, T = shape
+    if not 0 <= min_per_row <= T:
+        raise ValueError(f"min_per_row must be in [0, {T}], got {min_per_row}")
+
+    @st.composite
+    def draw(d):
+        m = np.zeros((B, T), dtype=bool)
+        for i in range(B):
+            n = d(st.integers(min_per_row, T))
+            side = d(st.sampled_from(["right", "left", "both"]))
+            if side == "right":
+                start = 0
+            elif side == "left":
+                start = T - n
+            else:
+                start = d(st.integers(0, T - n))
+            m[i, start:start + n] = True
+        return m
+
+    return draw().filter(lambda m: m.sum() >= min_tokens)
 
 
 def token_arrays(shape, *, low=-20.0, high=0.0):
@@ -267,7 +321,12 @@ def loss_inputs(name, *, extreme=True, extra=(), max_n=8):
             B, T = min(n, 4), d(st.integers(1, 6))
             m = d(masks((B, T), min_tokens=2 if name == "reinforce_pp_advantages" else 1))
             if name == "kl_estimate":
-                arrays = [d(token_arrays((B, T))), d(token_arrays((B, T)))]
+                lp, other = d(token_arrays((B, T))), d(token_arrays((B, T)))
+                # near ties too: the estimators agree to second order at small log-ratios
+                small = d(hnp.arrays(np.float64, (B, T), elements=st.one_of(
+                    st.floats(-0.1, 0.1), st.sampled_from([0.0, 1e-3, -2e-2]))))
+                near = d(hnp.arrays(bool, (B, T)))
+                arrays = [lp, np.where(near, lp + small, other)]
             elif name == "aggregate":
                 lim = 1e4 if extreme else 10.0
                 arrays = [d(token_arrays((B, T), low=-lim, high=lim)), m]
@@ -275,13 +334,162 @@ def loss_inputs(name, *, extreme=True, extra=(), max_n=8):
                 arrays = [d(token_arrays((B, T), low=-3, high=3)), m]
             else:
                 lp = d(token_arrays((B, T)))
-                delta = d(token_arrays((B, T), low=-2.0, high=2.0))
+                # extreme: log-ratios of +-25 too, where trainers clamp (verl at +-20)
+                el = st.floats(-2.0, 2.0)
+                if extreme:
+                    el = st.one_of(el, st.sampled_from([-25.0, 25.0]))
+                delta = d(hnp.arrays(np.float64, (B, T), elements=el))
                 A = d(hnp.arrays(np.float64, (B, T),
                                  elements=st.one_of(st.floats(-3, 3), st.just(0.0))))
                 arrays = [lp, lp + delta, A, m]
             shape = (B, T)
         kwargs = {k: _extra(d, what, shape) for k, what in extras.items()}
         return LossInputs(name, tuple(arrays), kwargs)
+
+    return draw()
+
+
+#: the keyword inputs that token-level draws derive from the masks (the token counts)
+LENGTH_INPUTS = ("chosen_lengths", "rejected_lengths")
+#: the reductions of :func:`prefrl.losses.sequence_logps` (kept here to avoid an import cycle)
+_REDUCTIONS = ("sum", "mean", "sum-norm")
+#: the kinds that have a per-token form
+TOKEN_KINDS = ("pair", "pair2", "tokens", "seq_tokens")
+
+
+def token_input_names(name):
+    """The positional inputs of the per-token call of ``name``, in order (masks last for pairs).
+
+    Examples
+    --------
+    >>> token_input_names("dpo")[:2], token_input_names("dpo")[4:]
+    (('chosen_token_logps', 'rejected_token_logps'), ('chosen_mask', 'rejected_mask'))
+    >>> token_input_names("ppo_clip_loss")
+    ('logp', 'old_logp', 'advantages', 'mask')
+    """
+    spec = SPECS[name]
+    if spec["kind"] == "pair":
+        return ("chosen_token_logps", "rejected_token_logps", "ref_chosen_token_logps",
+                "ref_rejected_token_logps", "chosen_mask", "rejected_mask")
+    if spec["kind"] == "pair2":
+        return ("chosen_token_logps", "rejected_token_logps", "chosen_mask", "rejected_mask")
+    return tuple(spec["arrays"])
+
+
+def token_loss_inputs(name, *, reduction="sum", extreme=True, max_n=4, max_tokens=6):
+    r"""The per-token form of a call of ``name``, as :class:`LossInputs` (``reduction`` set).
+
+    For a pairwise loss (kind ``pair``) the arrays are ``(chosen_token_logps,
+    rejected_token_logps, ref_chosen_token_logps, ref_rejected_token_logps, chosen_mask,
+    rejected_mask)``, each ``(n, T)`` (a reference-free loss, kind ``pair2``, has no reference
+    arrays); the masks come from :func:`padded_masks` (ragged lengths, left, right and two-sided
+    padding, and empty rows unless the reduction or the loss needs a token in every row), and the
+    positions under the masks' zeros hold finite garbage, as a padded batch does. The reference
+    reduces each token array with :func:`prefrl.losses.sequence_logps` (``reduction``); the token
+    counts of the length-normalised losses (``sigmoid_norm``, ``simpo``, ``orpo``) are the masks'
+    row sums. Every pair also appears swapped, and ties are drawn.
+
+    For a policy-gradient loss (kinds ``tokens``, ``seq_tokens``) the arrays are those of the
+    loss itself (token log-probs, old log-probs, advantages per token or per sequence, mask) with
+    padded masks and garbage under them.
+
+    Parameters
+    ----------
+    name : str
+        A registered loss of kind ``pair``, ``pair2``, ``tokens`` or ``seq_tokens``.
+    reduction : {"sum", "mean", "sum-norm"}
+        How the reference reduces token log-probs (pairwise losses; ``"sum-norm"`` divides by the
+        padded length ``T``). Policy-gradient losses take ``"sum"`` (their reference reads the
+        token arrays themselves).
+    extreme : bool
+        Include token log-probs of :math:`-2000` (sequence margins of order :math:`10^4`).
+    max_n, max_tokens : int
+        Largest number of sequences (pairs: before swapping) and of tokens per row.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(token_loss_inputs("dpo", reduction="mean"))
+    ... def check(inp):
+    ...     *tokens, mc, mr = inp.arrays
+    ...     assert len(tokens) == 4 and mc.sum(1).min() >= 1 and inp.reduction == "mean"
+    >>> check()
+    """
+    if name not in SPECS:
+        raise ValueError(f"name must be one of {sorted(SPECS)}, got {name!r}")
+    spec = SPECS[name]
+    kind = spec["kind"]
+    if kind not in TOKEN_KINDS:
+        raise ValueError(f"{name} (kind {kind!r}) has no per-token form; token-level inputs "
+                         f"exist for the kinds {TOKEN_KINDS}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if kind not in ("pair", "pair2") and reduction != "sum":
+        raise ValueError(f"reduction applies to pairwise losses; {name} reads the token arrays "
+                         f"themselves (reduction must be 'sum', got {reduction!r})")
+    extras = {k: v for k, v in spec["extras"].items() if k not in LENGTH_INPUTS}
+    needs_tokens = (reduction == "mean" or kind == "pair2"
+                    or any(k in LENGTH_INPUTS for k in spec["extras"]))
+    garbage = st.one_of(st.floats(-50.0, 5.0), st.sampled_from([0.0, -1e4]))
+
+    def under(d, x, m):
+        return np.where(m, x, d(hnp.arrays(np.float64, x.shape, elements=garbage)))
+
+    @st.composite
+    def draw(d):
+        n, T = d(st.integers(1, max_n)), d(st.integers(1, max_tokens))
+        if kind in ("pair", "pair2"):
+            up = -1e-2 if kind == "pair2" else 0.0
+            moderate = st.floats(-30.0, up, allow_nan=False)
+            el = st.one_of(moderate, st.sampled_from([up, -2000.0])) if extreme else moderate
+            tok = hnp.arrays(np.float64, (n, T), elements=el)
+            pm = padded_masks((n, T), min_tokens=0, min_per_row=1 if needs_tokens else 0)
+            mc, mr = d(pm), d(pm)
+            c, r = d(tok), d(tok)
+            if d(st.booleans()):  # a tie: the same response twice
+                r, mr = c.copy(), mc.copy()
+            arrays = [c, r]
+            if kind == "pair":
+                rc, rr = d(tok), d(tok)
+                arrays += [rc, rr]
+            masks_ = [mc, mr] if kind == "pair2" else [mc, mr, mc, mr]
+            arrays = [under(d, a, m) for a, m in zip(arrays, masks_)]
+            # every pair also appears swapped, so each margin is drawn with both signs
+            sw = [1, 0, 3, 2] if kind == "pair" else [1, 0]
+            arrays = [np.concatenate([a, arrays[j]]) for a, j in zip(arrays, sw)]
+            cm, rm = np.concatenate([mc, mr]), np.concatenate([mr, mc])
+            arrays += [cm, rm]
+            shape = (2 * n,)
+        elif kind == "seq_tokens":
+            B = n
+            r = [d(hnp.arrays(np.float64, B, elements=st.floats(-5, 5))) for _ in range(2)]
+            arrays = [*r, d(padded_masks((B, T), min_tokens=0))]
+            shape = (B,)
+        else:
+            B = n
+            m = d(padded_masks((B, T), min_tokens=2 if name == "reinforce_pp_advantages" else 1))
+            if name == "kl_estimate":
+                inp = d(loss_inputs(name, extreme=extreme))  # no mask: the sequence-level draw
+                return LossInputs(name, inp.arrays, inp.kwargs, "sum")
+            if name == "aggregate":
+                lim = 1e4 if extreme else 10.0
+                arrays = [under(d, d(token_arrays((B, T), low=-lim, high=lim)), m), m]
+            elif name == "reinforce_pp_advantages":
+                arrays = [under(d, d(token_arrays((B, T), low=-3, high=3)), m), m]
+            else:
+                lp = under(d, d(token_arrays((B, T))), m)
+                delta = d(token_arrays((B, T), low=-2.0, high=2.0))
+                old = np.where(m, lp + delta, under(d, d(token_arrays((B, T))), m))
+                if d(st.booleans()):
+                    A = d(hnp.arrays(np.float64, B, elements=st.one_of(st.floats(-3, 3),
+                                                                        st.just(0.0))))
+                else:
+                    A = under(d, d(hnp.arrays(np.float64, (B, T), elements=st.one_of(
+                        st.floats(-3, 3), st.just(0.0)))), m)
+                arrays = [lp, old, A, m]
+            shape = (B, T)
+        kwargs = {k: _extra(d, what, shape) for k, what in extras.items()}
+        return LossInputs(name, tuple(arrays), kwargs, reduction)
 
     return draw()
 

@@ -13,8 +13,8 @@ reference's and that autograd's gradient equals :func:`prefrl.losses.value_and_g
 The map of the twins (private files): ``_pairwise.py`` (the pairwise losses: DPO family, IPO,
 SLiC, EXO, DiscoPOP, NCA, BCO, APO, AOT, SPPO, REBEL, DNO, SimPO, ORPO), ``_families.py``
 (KTO, DRO, PMPO; Plackett-Luce DPO, EXO, DPO-K), ``_policy_gradient.py`` (GRPO, RLOO,
-REINFORCE++, ReMax advantages; KL estimators; aggregation; PPO/GSPO, CISPO), ``_drift.py`` (the
-mirror-learning drifts), ``_core.py`` (the tensor plumbing and the adopted docstrings).
+REINFORCE++, ReMax advantages; KL estimators; aggregation; PPO/GSPO, CISPO), ``_sequence.py``
+(per-token log-probs to sequence log-probs), ``_drift.py`` (the mirror-learning drifts), ``_core.py`` (the tensor plumbing and the adopted docstrings).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from ._policy_gradient import (
     remax_advantages,
     rloo_advantages,
 )
+from ._sequence import sequence_logps
 
 __all__ = [
     "PAIRWISE",
@@ -95,6 +96,7 @@ __all__ = [
     "remax_advantages",
     "rloo_advantages",
     "robust_dpo",
+    "sequence_logps",
     "sigmoid_norm",
     "simpo",
     "sppo",
