@@ -150,23 +150,34 @@ def test_evaluate_matches_monte_carlo():
                                   - mdp.evaluate(pi).expected_return) < 0.05
 
 
-@given(data=st.data(), mdp=tabular_mdps(sparse=None, gammas=(0.0, 0.5, 0.9, 0.99)))
+@given(data=st.data(), mdp=tabular_mdps(sparse=None, gammas=(0.0, 0.5, 0.9, 0.99), horizon=None))
 def test_occupancy_identities(data, mdp):
-    pi = data.draw(policies(mdp.n_states, mdp.n_actions))
+    """d(s, a) = sum_{t<H} gamma^t Pr(s_t = s, a_t = a), on discounted MDPs and on finite horizons
+    with gamma < 1 as well as gamma = 1 (where a gamma^(t + 1) would go unseen)."""
+    H, g = mdp.horizon, mdp.gamma
+    time_dependent = H is not None and data.draw(st.booleans())
+    pi = data.draw(policies(mdp.n_states, mdp.n_actions, horizon=H if time_dependent else None))
     d = mdp.occupancy(pi)
-    g = mdp.gamma
+    mass = 1.0 / (1.0 - g) if H is None else sum(g**t for t in range(H))
     assert np.all(d >= 0)
-    assert d.sum() == pytest.approx(1.0 / (1.0 - g), rel=1e-9)
+    assert d.sum() == pytest.approx(mass, rel=1e-9, abs=1e-12)
     J = mdp.evaluate(pi).expected_return
-    assert np.sum(d * mdp.expected_rewards) == pytest.approx(J, rel=1e-9, abs=1e-9 / (1 - g))
-    # Bellman flow: sum_a d(s', a) = mu0(s') + gamma sum_{s,a} P[s,a,s'] d(s,a)
+    assert np.sum(d * mdp.expected_rewards) == pytest.approx(J, rel=1e-9, abs=1e-9 * mass)
+    # Bellman flow: sum_a d(s', a) = mu0(s') + gamma sum_{s,a} P[s,a,s'] d(s,a) - gamma^H rho_H(s'),
+    # rho_H the law of s_H (no last term when H is infinite)
     P = mdp.dense_transitions()
-    np.testing.assert_allclose(d.sum(axis=1), mdp.initial + g * np.einsum("sa,sat->t", d, P),
-                               atol=1e-9 / (1 - g))
+    flow = mdp.initial + g * np.einsum("sa,sat->t", d, P)
+    if H is not None:
+        rho = mdp.initial
+        for t in range(H):
+            rho = np.einsum("s,sa,sat->t", rho, pi[t] if time_dependent else pi, P)
+        flow -= g**H * rho
+    np.testing.assert_allclose(d.sum(axis=1), flow, atol=1e-9 * mass)
     # the policy is recovered from the occupancy on visited states
-    ds = d.sum(axis=1)
-    seen = ds > 1e-9
-    np.testing.assert_allclose(d[seen] / ds[seen, None], pi[seen], atol=1e-7)
+    if not time_dependent:
+        ds = d.sum(axis=1)
+        seen = ds > 1e-9
+        np.testing.assert_allclose(d[seen] / ds[seen, None], pi[seen], atol=1e-7)
 
 
 # ----------------------------------------------------------------------------- sparse

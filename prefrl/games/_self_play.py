@@ -317,11 +317,15 @@ def nash_md(
         eta = check_positive(eta, "eta")
         if eta * beta > 1.0:
             raise ValueError(f"eta * beta must be <= 1, got {eta * beta}")
+    if eta is not None and eta * beta < 1.0 and not np.any((pi0 > 0) & (ref > 0)):
+        raise ValueError("init and pi_ref have disjoint supports, so their geometric mixture "
+                         "(eta * beta < 1) is undefined; give init mass where pi_ref has some")
     log_ref = safe_log(ref)
 
     def mirror_descent_step(t, log_pi, pi):
         eta_t = 2.0 / (beta * (t + 2)) if eta is None else eta
-        w = min(eta_t * beta, 1.0)
+        # eta_t * beta, exactly 1 at t = 0 with the default step (the mixture is then pi_ref)
+        w = 2.0 / (t + 2) if eta is None else min(eta * beta, 1.0)
         mix = normalize_log(mix_log(1.0 - w, log_pi, w, log_ref))
         return normalize_log(mix + eta_t * (P @ np.exp(mix)))
 

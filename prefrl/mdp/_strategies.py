@@ -2,6 +2,8 @@
 
 Degenerate cases are drawn on purpose: absorbing states, zero-probability transitions, rewards on
 a small integer grid (so ties between actions are common), gamma = 0, a single state or action.
+Finite horizons come with a discount below 1 (gamma = 0 included) as often as with gamma = 1, so
+that an identity checked on them sees where the discount enters (gamma^t, not gamma^(t + 1)).
 """
 
 from __future__ import annotations
@@ -46,15 +48,22 @@ def tabular_mdps(
     max_actions: int = 4,
     gammas=(0.0, 0.5, 0.9, 0.95),
     sparse: bool | None = False,
-    horizon: bool = False,
+    horizon: bool | None = False,
+    max_horizon: int = 6,
 ):
-    """A :class:`TabularMDP` drawn from :func:`mdp_arrays` (optionally sparse, or finite-horizon)."""
+    """A :class:`TabularMDP` drawn from :func:`mdp_arrays` (optionally sparse, or finite-horizon).
+
+    ``horizon``: False, infinite (discounted); True, a horizon in 1..``max_horizon``; None, either.
+    With a horizon, gamma is drawn from ``gammas`` (below 1, 0 included) half the time and is 1
+    otherwise; ``sparse=None`` likewise draws either storage.
+    """
     import scipy.sparse as sp
 
     P, R, mu = draw(mdp_arrays(max_states, max_actions))
     gamma = draw(st.sampled_from(gammas) | st.floats(0.0, max(gammas)))
-    H = draw(st.integers(1, 6)) if horizon else None
-    if horizon and draw(st.booleans()):
+    finite = draw(st.booleans()) if horizon is None else horizon
+    H = draw(st.integers(1, max_horizon)) if finite else None
+    if finite and draw(st.booleans()):
         gamma = 1.0
     use_sparse = draw(st.booleans()) if sparse is None else sparse
     S, A, _ = P.shape
@@ -63,8 +72,15 @@ def tabular_mdps(
 
 
 @st.composite
-def policies(draw, n_states: int, n_actions: int, deterministic: bool | None = None):
-    """A row-stochastic (S, A) policy, sometimes deterministic, sometimes with zeros."""
+def policies(draw, n_states: int, n_actions: int, deterministic: bool | None = None,
+             horizon: int | None = None):
+    """A row-stochastic (S, A) policy, sometimes deterministic, sometimes with zeros.
+
+    With ``horizon=H``: a time-dependent (H, S, A) policy, one such policy per step.
+    """
+    if horizon is not None:
+        return np.stack([draw(policies(n_states, n_actions, deterministic))
+                         for _ in range(horizon)])
     det = draw(st.booleans()) if deterministic is None else deterministic
     if det:
         acts = draw(hnp.arrays(np.int64, (n_states,), elements=st.integers(0, n_actions - 1)))
