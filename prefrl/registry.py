@@ -39,6 +39,7 @@ import numpy as np
 from ._validation import as_rng, check_integer
 
 __all__ = [
+    "STATUSES",
     "CheckResult",
     "Claim",
     "Theorem",
@@ -50,9 +51,36 @@ __all__ = [
 ]
 
 
+#: The kinds of evidence a claim or a theorem check rests on, strongest first.
+#:
+#: - ``certified``: an exact certificate (an LP's Farkas vector, a closed form), or an identity
+#:   checked to rounding on the stated instance;
+#: - ``checked``: a property checked on ``instances`` random instances (none violating it);
+#: - ``argued``: a written lemma whose premises are checked numerically; the conclusion is not;
+#: - ``measured``: an empirical tendency on a stated instance, with its ``sensitivity`` (what
+#:   changes it, and by how much, when known);
+#: - ``qualitative``: a description of a picture or a trend, with no threshold of its own.
+STATUSES = ("certified", "checked", "argued", "measured", "qualitative")
+
+
+def _check_status(status, instances, sensitivity, owner):
+    if status is None:  # not stated yet; tests/test_claims_status.py requires every claim to state it
+        return
+    if status not in STATUSES:
+        raise ValueError(f"{owner}: status must be one of {', '.join(STATUSES)}, got {status!r}")
+    if status == "checked" and (isinstance(instances, bool) or not isinstance(instances, int)
+                                or instances < 1):
+        raise ValueError(f"{owner}: a 'checked' claim needs instances, the number of random "
+                         f"instances checked (an int >= 1), got {instances!r}")
+    if status == "measured" and not (isinstance(sensitivity, str) and sensitivity.strip()):
+        raise ValueError(f"{owner}: a 'measured' claim needs sensitivity, a sentence on what "
+                         "changes the measurement (instance, seed, sample size)")
+
+
 @dataclass(frozen=True)
 class Claim:
-    """One checkable statement of a figure: our number, the paper's number, and whether it holds.
+    """One checkable statement of a figure: our number, the paper's number, whether it holds, and
+    what kind of evidence it is.
 
     Parameters
     ----------
@@ -66,6 +94,29 @@ class Claim:
         Whether the claim holds for our numbers.
     paper : Any, optional
         The paper's reported number, or ``None`` when the paper gives none.
+    status : str
+        One of :data:`STATUSES`: ``"certified"``, ``"checked"``, ``"argued"``, ``"measured"``,
+        ``"qualitative"`` (every claim of a figure states one; the report shows ``None`` as
+        "unstated").
+    instances : int, optional
+        For ``"checked"``: how many random instances were checked (required).
+    sensitivity : str, optional
+        For ``"measured"``: what the measurement depends on (required).
+
+    Raises
+    ------
+    ValueError
+        If ``status`` is not one of :data:`STATUSES`, a ``"checked"`` claim has no ``instances``
+        or a ``"measured"`` one no ``sensitivity``.
+
+    Examples
+    --------
+    >>> Claim("half", "sigmoid(0) = 1/2", 0.5, True, paper=0.5, status="certified").status
+    'certified'
+    >>> Claim("x", "a trend", 1.0, True, status="measured")
+    Traceback (most recent call last):
+    ...
+    ValueError: claim 'x': a 'measured' claim needs sensitivity, a sentence on what changes the measurement (instance, seed, sample size)
     """
 
     name: str
@@ -73,9 +124,13 @@ class Claim:
     ours: Any
     holds: bool
     paper: Any = None
+    status: str | None = None
+    instances: int | None = None
+    sensitivity: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "holds", bool(self.holds))
+        _check_status(self.status, self.instances, self.sensitivity, f"claim {self.name!r}")
 
 
 @dataclass(frozen=True)
@@ -89,6 +144,7 @@ class Theorem:
     violation: Callable[[Any], float]
     tolerance: float
     module: str = ""
+    status: str = "checked"
 
 
 @dataclass(frozen=True)
@@ -105,6 +161,7 @@ class CheckResult:
     tolerance: float
     n_instances: int
     worst_instance: str = field(default="", repr=False)
+    status: str = "checked"
 
     @property
     def holds(self) -> bool:
@@ -115,7 +172,8 @@ class CheckResult:
 _THEOREMS: dict[str, Theorem] = {}
 
 
-def theorem(name: str, *, claim: str, reference: str, draw: Callable, tolerance: float = 1e-9):
+def theorem(name: str, *, claim: str, reference: str, draw: Callable, tolerance: float = 1e-9,
+            status: str = "checked"):
     r"""Register a theorem check.
 
     The decorated function maps one instance to the violation of the claim on it (a float >= 0; 0
@@ -134,6 +192,11 @@ def theorem(name: str, *, claim: str, reference: str, draw: Callable, tolerance:
         ``draw(rng) -> instance``; must sometimes produce degenerate instances (ties, zeros, ...).
     tolerance : float
         Largest violation that still counts as "holds" (numerical error of the check).
+    status : {"checked", "argued", "certified"}
+        What a pass shows: ``"checked"`` (default), the claim holds on every random instance drawn;
+        ``"argued"``, the check verifies the premises of a written lemma, not its conclusion;
+        ``"certified"``, each instance carries an exact certificate of a statement about that
+        instance only (see :data:`STATUSES`).
 
     Examples
     --------
@@ -146,6 +209,8 @@ def theorem(name: str, *, claim: str, reference: str, draw: Callable, tolerance:
     """
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    if status not in ("checked", "argued", "certified"):
+        raise ValueError(f"status must be 'checked', 'argued' or 'certified', got {status!r}")
 
     def deco(fn):
         _THEOREMS[name] = Theorem(
@@ -156,6 +221,7 @@ def theorem(name: str, *, claim: str, reference: str, draw: Callable, tolerance:
             violation=fn,
             tolerance=float(tolerance),
             module=getattr(fn, "__module__", ""),
+            status=status,
         )
         fn.theorem = _THEOREMS[name]
         return fn
@@ -196,6 +262,7 @@ def run_theorem(name_or_theorem, n_instances: int = 100, seed: int = 0) -> Check
         tolerance=t.tolerance,
         n_instances=n_instances,
         worst_instance=_short_repr(worst_inst),
+        status=t.status,
     )
 
 
