@@ -35,6 +35,9 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 4.2, height: fl
 def save_figure(fig: Figure, path) -> Path:
     """Write ``fig`` as a PNG (150 dpi), creating the folder, and return the path.
 
+    The PNG's metadata is fixed (``Software: prefrl``, no matplotlib version), so the same
+    figure gives the same bytes whatever the installed matplotlib.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -45,7 +48,7 @@ def save_figure(fig: Figure, path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150)
+    fig.savefig(path, dpi=150, metadata={"Software": "prefrl"})
     return path
 
 
