@@ -132,7 +132,7 @@ def test_a_second_run_writes_the_same_bytes(tmp_path, capsys):
     args = ["reproduce", "core", "mdp_vi_certificate", "--quick", "--out", str(tmp_path)]
     assert cli.main(args) == 0
     first = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != "timings.json"}
-    assert cli.main(args + ["--jobs", "1"]) == 0
+    assert cli.main([*args, "--jobs", "1"]) == 0
     second = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != "timings.json"}
     assert first.keys() == second.keys() and {"REPORT.md", "records.json"} <= first.keys()
     changed = [n for n in first if first[n] != second[n]]
