@@ -35,7 +35,8 @@ fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.2), layout="constrained")
 for name, color in (("bad", "C3"), ("good", "C2")):
     res = runs[name]
     axes[0].plot(res.values, color=color, label=f"{name} aux")
-    axes[1].plot(res.params[:, 1] / res.params[:, 0], color=color, label=f"{name} aux")
+    ratio = res.params[:, 1] / res.params[:, 0]
+    axes[1].plot(ratio, color=color, label=f"{name} aux")
 only_primary = bandit_problem(r_p, aux["bad"], tau).outer_value([1.0, 0.0])
 axes[0].axhline(only_primary, color="k", ls="--", lw=1, label=r"$r_p$ only")
 axes[0].set_xlabel("outer step")
@@ -53,7 +54,8 @@ plt.show()
 prob = bandit_problem(r_p, aux["bad"], tau)
 exact = prob.implicit_gradient([1.0, 1.0]).gradient
 Ks = np.arange(0, 60)
-errs = [np.linalg.norm(prob.neumann_gradient([1.0, 1.0], int(K)).gradient - exact) for K in Ks]
+errs = [np.linalg.norm(prob.neumann_gradient([1.0, 1.0], int(K)).gradient - exact)
+        for K in Ks]
 fig, ax = plt.subplots(figsize=(4.2, 3.0), layout="constrained")
 ax.semilogy(Ks, np.maximum(errs, 1e-17))
 ax.set_xlabel("Neumann terms K")

@@ -36,7 +36,8 @@ for ax, name in zip(axes, ("RRL", "ONMR", "RM", "LTL")):
     v = np.array([J(p) for p in grid])
     sc = ax.scatter(x, y, c=v, s=18, cmap="viridis")
     best = np.flatnonzero(v >= v.max() - 1e-12)
-    if best.size < 5:  # mark a unique optimum; large tied top classes are visible by colour
+    # mark a unique optimum; large tied top classes are visible by colour
+    if best.size < 5:
         ax.scatter(x[best], y[best], s=40, facecolors="none", edgecolors="red")
     order = ex.policy_ordering(J, grid[::7])
     lp = ex.mr_expressible(tri, order, grid[::7], gamma=0.5)
@@ -44,8 +45,8 @@ for ax, name in zip(axes, ("RRL", "ONMR", "RM", "LTL")):
     ax.set_aspect("equal")
     ax.axis("off")
     fig.colorbar(sc, ax=ax, shrink=0.7)
-fig.suptitle("Four orderings of the policies of a one-state, three-action environment "
-             "(red circle: the unique best policy)", fontsize=10)
+fig.suptitle("Four orderings of the policies of a one-state, three-action "
+             "environment (red circle: the unique best policy)", fontsize=10)
 
 cells = ex.five_way_table(m=6, n_draws=4, rng=0)
 print(f"{'X > Y':12s} status     argument")

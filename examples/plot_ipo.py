@@ -20,8 +20,9 @@ winners, losers = np.array([0, 1, 0]), np.array([1, 2, 2])
 taus = [0.1, 0.5, 1.0]
 grid = expand_grid(tau=taus, seed=range(4))
 runs = {
-    loss: train_pairwise(loss, winners, losers, beta=grid["tau"], n_steps=1500, batch_size=9,
-                         optimizer=Adam(lr=0.01), rng=0, n_actions=3, record_every=10)
+    loss: train_pairwise(loss, winners, losers, beta=grid["tau"], n_steps=1500,
+                         batch_size=9, optimizer=Adam(lr=0.01), rng=0, n_actions=3,
+                         record_every=10)
     for loss in ("ipo", "dpo")
 }
 
@@ -33,8 +34,9 @@ for ax, tau in zip(axes, taus):
     for a, name in enumerate("abc"):
         for loss, ls in (("ipo", "-"), ("dpo", "--")):
             r = runs[loss]
+            label = f"{loss.upper()} pi({name})" if tau == taus[0] else None
             ax.plot(r.steps, r.policies[:, m, a].mean(axis=1), ls=ls, color=f"C{a}",
-                    label=f"{loss.upper()} pi({name})" if tau == taus[0] else None)
+                    label=label)
         ax.axhline(exact[a], color=f"C{a}", ls=":", lw=0.8)
     ax.set_title(f"tau = {tau}")
     ax.set_xlabel("Adam step")

@@ -32,7 +32,8 @@ fig, (ax_v, ax_g) = plt.subplots(1, 2, figsize=(10, 3.8))
 for i, (label, (name, opts)) in enumerate(curves.items()):
     # the margin is carried by the chosen log-ratio; the rejected one is 0
     values, grads = value_and_grad(name, h, z, z, z, beta=beta, **opts)
-    ax_v.plot(h, values, color=f"C{i}", label=label, lw=2.5 if name == "dpo" else 1.5)
+    lw = 2.5 if name == "dpo" else 1.5
+    ax_v.plot(h, values, color=f"C{i}", label=label, lw=lw)
     ax_g.plot(h, grads[0], color=f"C{i}", label=label)
 
 h_cdpo = np.log((1 - eps) / eps) / beta

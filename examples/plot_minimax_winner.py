@@ -16,16 +16,18 @@ import numpy as np
 from prefrl.games import bt_rlhf, exploitability, minimax_winner, spo
 from prefrl.preferences import mixture_of_bradley_terry
 
-# Three raters, rewards over responses (a, b, c); each rater compares deterministically.
+# Three raters, rewards over responses (a, b, c); each compares deterministically.
 raters = np.array([[3.0, 2.0, 1.0], [1.0, 3.0, 2.0], [2.0, 1.0, 3.0]])
 P = mixture_of_bradley_terry(raters, temperature=0)
 winner = minimax_winner(P)
 print("preference matrix:\n", P.round(3))
-print("minimax winner:", winner.policy.round(3), "exploitability:", winner.exploitability)
+print("minimax winner:", winner.policy.round(3),
+      "exploitability:", winner.exploitability)
 
 run = spo(P, 3000, eta=0.3, init=[0.7, 0.2, 0.1])
 t = np.arange(1, 3001)
-print("max |expl(average) - Regret/T| =", np.abs(run.exploitability - run.regret / t).max())
+gap = np.abs(run.exploitability - run.regret / t).max()
+print("max |expl(average) - Regret/T| =", gap)
 
 trap = np.array([[0.5, 0.6, 0.1, 0.6], [0.4, 0.5, 0.9, 0.2],
                  [0.9, 0.1, 0.5, 0.9], [0.4, 0.8, 0.1, 0.5]])
@@ -49,7 +51,8 @@ ax.legend(fontsize=7)
 ax = axes[1]
 ax.loglog(t, run.exploitability, label="expl(average)")
 ax.loglog(t, run.regret / t, "--", label="Regret(T)/T")
-ax.loglog(t, exploitability(P, run.policies[1:]), lw=0.5, label="expl(last iterate)")
+ax.loglog(t, exploitability(P, run.policies[1:]), lw=0.5,
+          label="expl(last iterate)")
 ax.set_xlabel("round T")
 ax.set_title("exploitability = Regret / T")
 ax.legend(fontsize=7)
