@@ -40,10 +40,67 @@ __all__ = [
     "check_same_shape",
     "check_stochastic_matrix",
     "format_index",
+    "input_eps",
+    "input_tolerance",
 ]
 
-#: Absolute tolerance used for "sums to one" and "P + P.T == 1" checks.
+#: Absolute tolerance used for "sums to one" and "P + P.T == 1" checks of float64 input; input of
+#: lower precision (float32, float16, bfloat16) gets a tolerance scaled to its machine epsilon
+#: (see :func:`input_tolerance`).
 ATOL = 1e-8
+
+
+def input_eps(x) -> float:
+    """The machine epsilon of ``x``'s floating dtype (float64's for Python numbers and lists).
+
+    Examples
+    --------
+    >>> input_eps(np.ones(2, dtype=np.float32))
+    1.1920928955078125e-07
+    >>> input_eps([0.5, 0.5])
+    2.220446049250313e-16
+    """
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return float(np.finfo(np.float64).eps)
+    if str(dtype).endswith("bfloat16"):  # torch.bfloat16 or ml_dtypes' bfloat16
+        return 2.0**-7
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:  # a torch dtype other than bfloat16: by its name
+        name = str(dtype).rsplit(".", 1)[-1]
+        dtype = np.dtype(name) if name in ("float16", "float32", "float64") else np.float64
+    return float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else float(
+        np.finfo(np.float64).eps)
+
+
+def input_tolerance(x, n: int, atol: float = ATOL) -> float:
+    """The tolerance of a sum-to-one (or ``P + P.T == 1``) check of ``n`` entries of ``x``.
+
+    ``atol * max(1, n)`` for float64 input; for input of lower precision, at least
+    ``4 * eps * max(1, n)`` with ``eps`` its machine epsilon (a float32 distribution normalised in
+    float32 sums to one within a few ulps per entry).
+
+    Examples
+    --------
+    >>> float(input_tolerance(np.ones(4, dtype=np.float32), 4))
+    1.9073486328125e-06
+    """
+    n = max(1, int(n))
+    eps = input_eps(x)
+    if eps <= np.finfo(np.float64).eps:
+        return atol * n
+    return max(atol, 4.0 * eps) * n
+
+
+def _show(value: float, target: float) -> str:
+    """``value`` with 6 significant digits, or the fewest that tell it from ``target``."""
+    value = float(value)
+    for digits in range(6, 18):
+        text = f"{value:.{digits}g}"
+        if float(text) != target or value == target:
+            return text
+    return repr(value)
 
 
 def format_index(idx: Sequence[int] | tuple | int) -> str:
@@ -97,6 +154,27 @@ def check_array(
     """
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    if hasattr(x, "detach") and hasattr(x, "cpu") and not isinstance(x, np.ndarray):
+        # a torch tensor (any device); bfloat16 has no numpy dtype: widen it first
+        x = x.detach().cpu()
+        if str(x.dtype).endswith("bfloat16"):
+            x = x.float()
+    raw = x if isinstance(x, np.ndarray) else None
+    if raw is None and not hasattr(x, "__array__"):
+        try:
+            raw = np.asarray(x)
+        except (TypeError, ValueError):  # ragged nesting: numpy refuses it
+            raise TypeError(f"{name} must be an array of numbers (a ragged nesting of lists "
+                            "is not an array)") from None
+    kind = raw.dtype.kind if raw is not None else None
+    if kind == "c":
+        raise TypeError(f"{name} must be real, got a complex array (take .real explicitly)")
+    if kind == "b":
+        raise TypeError(f"{name} must be an array of numbers, got booleans")
+    if kind in ("U", "S", "O") and raw.size:
+        if kind != "O" or not all(isinstance(v, (numbers.Real, np.number)) and not isinstance(
+                v, (bool, np.bool_)) for v in raw.ravel()):
+            raise TypeError(f"{name} must be an array of numbers, got {raw.dtype} entries")
     try:
         arr = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -220,6 +298,7 @@ def check_distribution(p, name: str, *, size: int | None = None, atol: float = A
         ...
     ValueError: mu[1] = -0.1, must be >= 0
     """
+    raw_p = p
     p = check_array(p, name, ndim=1)
     if size is not None and p.shape[0] != size:
         raise ValueError(f"{name} must have length {size}, got {p.shape[0]}")
@@ -228,8 +307,11 @@ def check_distribution(p, name: str, *, size: int | None = None, atol: float = A
         i = int(np.argmax(neg))
         raise ValueError(f"{name}[{i}] = {p[i]:.6g}, must be >= 0")
     s = p.sum()
-    if abs(s - 1.0) > atol * max(1, p.size):
-        raise ValueError(f"{name} sums to {s:.6g}, must sum to 1")
+    tol = input_tolerance(raw_p, p.size, atol)
+    if not abs(s - 1.0) <= tol:
+        raise ValueError(f"{name} sums to {_show(s, 1.0)}, must sum to 1 (within {tol:.2g})")
+    if tol > atol * max(1, p.size):  # low-precision input: renormalised in float64
+        p = p / s
     return p
 
 
@@ -248,8 +330,9 @@ def check_stochastic_matrix(
     >>> check_stochastic_matrix([[0.5, 0.6]], "policy")
     Traceback (most recent call last):
         ...
-    ValueError: policy[0, :] sums to 1.1, must sum to 1
+    ValueError: policy[0, :] sums to 1.1, must sum to 1 (within 2e-08)
     """
+    raw_m = M
     M = check_array(M, name, shape=shape)
     if M.ndim < 1:
         raise ValueError(f"{name} must have at least one dimension")
@@ -258,11 +341,15 @@ def check_stochastic_matrix(
         idx = _first_bad(neg)
         raise ValueError(f"{name}{format_index(idx)} = {M[idx]:.6g}, must be >= 0")
     sums = M.sum(axis=-1)
-    bad = np.abs(sums - 1.0) > atol * max(1, M.shape[-1])
+    tol = input_tolerance(raw_m, M.shape[-1], atol)
+    bad = ~(np.abs(sums - 1.0) <= tol)
     if bad.any():
         idx = _first_bad(bad) if sums.ndim else ()
         where = "[" + ", ".join([*(str(i) for i in idx), ":"]) + "]"
-        raise ValueError(f"{name}{where} sums to {sums[idx]:.6g}, must sum to 1")
+        raise ValueError(f"{name}{where} sums to {_show(sums[idx], 1.0)}, must sum to 1 "
+                         f"(within {tol:.2g})")
+    if tol > atol * max(1, M.shape[-1]):  # low-precision input: renormalised in float64
+        M = M / sums[..., None]
     return M
 
 
@@ -281,9 +368,12 @@ def check_preference_matrix(P, name: str = "P", *, atol: float = ATOL) -> np.nda
         ...
     ValueError: P[1, 0] + P[0, 1] = 1.3, must be 1
     """
+    raw_P = P
     P = check_array(P, name, ndim=2)
     if P.shape[0] != P.shape[1]:
         raise ValueError(f"{name} must be square, got shape {P.shape}")
+    low_precision = input_tolerance(raw_P, 1, atol) > atol
+    atol = input_tolerance(raw_P, 1, atol)
     out = (P < -atol) | (P > 1 + atol)
     if out.any():
         idx = _first_bad(out)
@@ -293,14 +383,16 @@ def check_preference_matrix(P, name: str = "P", *, atol: float = ATOL) -> np.nda
     diag = np.abs(np.diag(P) - 0.5) > atol
     if diag.any():
         i = int(np.argmax(diag))
-        raise ValueError(f"{name}[{i}, {i}] = {P[i, i]:.6g}, must be 0.5")
+        raise ValueError(f"{name}[{i}, {i}] = {_show(P[i, i], 0.5)}, must be 0.5")
     asym = np.abs(P + P.T - 1.0) > atol
     if asym.any():
         # Report the lower-triangle entry first, as in "P[2, 0] + P[0, 2]".
         i, j = _first_bad(np.tril(asym))
         raise ValueError(
-            f"{name}[{i}, {j}] + {name}[{j}, {i}] = {P[i, j] + P[j, i]:.6g}, must be 1"
+            f"{name}[{i}, {j}] + {name}[{j}, {i}] = {_show(P[i, j] + P[j, i], 1.0)}, must be 1"
         )
+    if low_precision:  # symmetrise the float64 copy exactly: P + P.T = 1, diagonal 1/2
+        P = np.clip(0.5 * (P + 1.0 - P.T), 0.0, 1.0)
     return P
 
 

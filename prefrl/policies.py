@@ -26,6 +26,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ._deprecation import warn_deprecated
+from ._numerics import log_normalize
 from ._validation import (
     check_array,
     check_distribution,
@@ -61,13 +62,31 @@ def log_softmax(logits, axis: int = -1) -> np.ndarray:
     --------
     >>> log_softmax([0.0, 0.0]).round(4)
     array([-0.6931, -0.6931])
+    >>> log_softmax([1e17, 1e17]).round(4)
+    array([-0.6931, -0.6931])
     """
+    shifted, total = _shifted_exp_sum(logits, axis)
+    return shifted - np.log(total)
+
+
+def _shifted_exp_sum(logits, axis: int):
+    """``z - max z`` and ``sum exp(z - max z)`` along ``axis`` (the sum lies in [1, K])."""
     z = check_array(logits, "logits", finite=False)
     if np.isnan(z).any() or np.isposinf(z).any():
         raise ValueError("logits must not contain NaN or +inf")
+    if z.ndim == 0:
+        raise ValueError("logits must have at least one dimension (the categories)")
+    try:
+        np.empty(z.shape).sum(axis=axis)
+    except (ValueError, IndexError):  # numpy's AxisError is both
+        raise ValueError(f"axis {axis} is out of range for logits of shape {z.shape}") from None
     if np.isneginf(z).all(axis=axis).any():
         raise ValueError("logits must have at least one finite entry along the category axis")
-    return z - logsumexp(z, axis=axis, keepdims=True)
+    # shift by the largest logit: the largest exponent is 0, the sum lies in [1, K], so the
+    # result is normalised for any finite logits (1e17 included, where log(sum) + max would
+    # lose the log 2 of two equal logits)
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    return shifted, np.exp(shifted).sum(axis=axis, keepdims=True)
 
 
 def softmax(logits, axis: int = -1) -> np.ndarray:
@@ -82,8 +101,11 @@ def softmax(logits, axis: int = -1) -> np.ndarray:
     --------
     >>> softmax([0.0, np.log(3.0)])
     array([0.25, 0.75])
+    >>> softmax([1e17, 1e17, 0.0])
+    array([0.5, 0.5, 0. ])
     """
-    return np.exp(log_softmax(logits, axis=axis))
+    shifted, total = _shifted_exp_sum(logits, axis)
+    return np.exp(shifted) / total
 
 
 def _xlogy_ratio(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -164,9 +186,12 @@ def log_gibbs(pi_ref, f, beta) -> np.ndarray:
     array([-0.3133, -1.3133])
     """
     pi_ref, f, beta = _check_gibbs_args(pi_ref, f, beta)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         z = np.log(pi_ref) + f / beta
-    return z - logsumexp(z, axis=-1, keepdims=True)
+    if np.isposinf(z).any():
+        raise ValueError(f"f / beta overflows (beta = {beta:g} is too small for f of size "
+                         f"{np.max(np.abs(f)):.3g}); rescale f and beta together")
+    return log_normalize(z, axis=-1)
 
 
 def gibbs(pi_ref, f, beta) -> np.ndarray:
@@ -285,6 +310,9 @@ class LogLinearPolicy:
         phi = check_array(features, "features", ndim=2)
         K = phi.shape[0]
         ref = np.full(K, 1.0 / K) if pi_ref is None else check_distribution(pi_ref, "pi_ref", size=K)
+        # read-only copies: changing the caller's arrays afterwards changes nothing here
+        phi, ref = np.array(phi, dtype=float), np.array(ref, dtype=float)
+        phi.flags.writeable = ref.flags.writeable = False
         object.__setattr__(self, "features", phi)
         object.__setattr__(self, "pi_ref", ref)
 
@@ -310,9 +338,12 @@ class LogLinearPolicy:
     def log_probs(self, theta) -> np.ndarray:
         """Log-probabilities, shape (K,)."""
         theta = self._theta(theta)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):
             z = np.log(self.pi_ref) + self.features @ theta
-        return z - logsumexp(z)
+        if not np.isfinite(z).any() or np.isposinf(z).any() or np.isnan(z).any():
+            raise ValueError("features @ theta overflows: theta is out of the representable "
+                             "range for these features")
+        return log_normalize(z)
 
     def probs(self, theta) -> np.ndarray:
         """Probabilities, shape (K,)."""

@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.special import logsumexp
 
+from .._numerics import log_normalize
 from .._validation import check_distribution, check_integer, check_preference_matrix
 from ._equilibria import exploitability, self_play_regret
 from ._results import SelfPlayResult
@@ -68,8 +68,8 @@ def safe_log(p: np.ndarray) -> np.ndarray:
 
 
 def normalize_log(z: np.ndarray) -> np.ndarray:
-    """z - logsumexp(z): the log of the normalised distribution."""
-    return z - logsumexp(z)
+    """z - logsumexp(z), shifted by the maximum first: the log of the normalised distribution."""
+    return log_normalize(z)
 
 
 def mix_log(a: float, x: np.ndarray, b: float, y: np.ndarray) -> np.ndarray:

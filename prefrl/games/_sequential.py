@@ -18,8 +18,8 @@ Sec. 3-4 (SPO in an MDP) and Sec. 5 (the reward-model baseline it is compared wi
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
+from .._numerics import log_normalize
 from .._validation import (
     check_distribution,
     check_integer,
@@ -281,7 +281,7 @@ def sequential_spo(
             Ga = tree.backup(t, G)
             q = Ga * ((H - t) / H if spread else 1.0)
             logits[t] = logits[t] + eta * q
-            logits[t] = logits[t] - logsumexp(logits[t], axis=1, keepdims=True)
+            logits[t] = log_normalize(logits[t], axis=1)
             G = (pis[t] * Ga).sum(axis=1)
     played = dists[:-1]
     cum = np.cumsum(played, axis=0)

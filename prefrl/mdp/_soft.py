@@ -26,6 +26,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .._deprecation import renamed_parameters
+from .._numerics import log_normalize
 from .._validation import (
     check_array,
     check_distribution,
@@ -68,7 +69,7 @@ def log_tilt(logref, z) -> np.ndarray:
     :math:`-\infty` wherever :math:`\pi_{ref}` is zero."""
     with np.errstate(divide="ignore", invalid="ignore"):
         logpi = np.where(np.isneginf(logref), -np.inf, logref + z)
-    return logpi - logsumexp(logpi, axis=1, keepdims=True)
+    return log_normalize(logpi, axis=1)
 
 
 @renamed_parameters(reference="pi_ref")

@@ -88,6 +88,13 @@ def _check_sparse_transitions(P, S_expected=None):
     return P
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a``."""
+    out = np.array(a, dtype=a.dtype, copy=True)
+    out.flags.writeable = False
+    return out
+
+
 class TabularMDP:
     r"""A finite Markov decision process :math:`(S, A, P, R, \gamma, \mu_0)`, optionally with a horizon.
 
@@ -186,6 +193,14 @@ class TabularMDP:
         self.state_labels = self._labels(state_labels, S, "state_labels")
         self.action_labels = self._labels(action_labels, A, "action_labels")
         self.n_states, self.n_actions = S, A
+        # the model owns read-only copies: mutating the caller's arrays afterwards changes nothing,
+        # and nobody can change the model's arrays in place
+        self._P = None if self._P is None else _frozen(self._P)
+        self._R, self._r, self.initial = _frozen(R), _frozen(self._r), _frozen(self.initial)
+        if self._csr is not None:
+            self._csr = self._csr.copy()
+            for part in (self._csr.data, self._csr.indices, self._csr.indptr):
+                part.flags.writeable = False
 
     @staticmethod
     def _labels(labels, n, name):
