@@ -22,11 +22,14 @@ methods for competitive games with entropy regularization", Thm. 1) and Newton's
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.optimize import linprog
 from scipy.special import logsumexp
 
 from .._deprecation import renamed_parameters
+from .._numerics import log_normalize
 from .._validation import (
     check_distribution,
     check_integer,
@@ -279,7 +282,7 @@ def regularized_nash(
     *,
     method: str = "fixed_point",
     tol: float = 1e-12,
-    max_iter: int = 1_000_000,
+    max_iter: int = 100_000,
 ) -> RegularizedNashResult:
     r"""The unique Nash equilibrium of the KL-regularised preference game.
 
@@ -299,11 +302,16 @@ def regularized_nash(
     the row player's guaranteed regularised payoff. Its exploitability in the unregularised game is
     at most :math:`\beta \log(1/\min_y \pi_{ref}(y))` when :math:`\pi_{ref}` has full support.
 
-    ``method="fixed_point"`` solves the fixed point by the entropic extragradient method (linear
+    ``method="fixed_point"`` follows the equilibrium along :math:`\beta` (a homotopy: halving
+    :math:`\beta` from 1, each solve warm-started at the previous one) with damped Newton steps on
+    the fixed-point equations; where Newton stalls, the entropic extragradient method (linear
     convergence at rate :math:`1 - \eta\beta`, :math:`\eta = 1/(1+\beta)`; Cen, Wei and Chi 2021,
     "Fast policy extragradient methods for competitive games with entropy regularization",
-    Thm. 1), polished by Newton's method. ``method="cvxpy"`` maximises :math:`g` with a conic solver
-    (exponential cone), an independent check to about 1e-7.
+    Thm. 1) takes over until Newton can resume. It reaches residuals of 1e-12 down to
+    :math:`\beta \approx 10^{-4}`; below, float64 resolves the fixed point only to about
+    :math:`8\varepsilon(1 + \max|P - 1/2|/\beta)`, and ``tol`` is raised to that floor.
+    ``method="cvxpy"`` maximises :math:`g` with a conic solver (exponential cone), an independent
+    check (its own accuracy is about 1e-6 to 1e-5 at small :math:`\beta`).
 
     Parameters
     ----------
@@ -312,14 +320,17 @@ def regularized_nash(
     pi_ref : array, shape (K,), optional
         Reference policy (the paper's :math:`\mu`); uniform by default. Zero entries stay zero.
         The keyword ``mu`` is deprecated.
-    beta : float > 0
-        KL weight (Nash-MD's :math:`\tau`).
+    beta : float >= 1e-10
+        KL weight (Nash-MD's :math:`\tau`). Below :math:`10^{-10}` the equilibrium is not
+        resolvable in float64 (a ValueError); its :math:`\beta \to 0` limit is a maximal lottery,
+        :func:`minimax_winner`.
     method : {"fixed_point", "cvxpy"}
     tol : float > 0
         Stop when the fixed-point residual :math:`\|\pi - \pi_{ref} e^{P\pi/\beta}/Z\|_1` is below
-        ``tol`` (``"fixed_point"`` only; Newton stops earlier if rounding stalls it).
+        ``max(tol, 8 eps (1 + max|P - 1/2| / beta))`` (``"fixed_point"`` only).
     max_iter : int
-        Iteration cap of the extragradient phase.
+        Cap on the Newton and extragradient iterations together; when it is reached before the
+        tolerance, the result says ``converged=False`` and a RuntimeWarning is issued.
 
     Returns
     -------
@@ -336,7 +347,11 @@ def regularized_nash(
     K = P.shape[0]
     mu = np.full(K, 1.0 / K) if pi_ref is None else check_distribution(pi_ref, "pi_ref", size=K)
     beta = check_positive(beta, "beta")
-    tol = check_positive(tol, "tol")
+    if beta < 1e-10:
+        raise ValueError(f"beta must be >= 1e-10, got {beta:g}: below, float64 cannot resolve the "
+                         "regularised equilibrium (P pi / beta loses every digit); the beta -> 0 "
+                         "limit is a maximal lottery, games.minimax_winner")
+    tol = max(check_positive(tol, "tol"), _rounding_floor(P, beta))
     max_iter = check_integer(max_iter, "max_iter", minimum=1)
     if method not in ("fixed_point", "cvxpy"):
         raise ValueError(f"method must be 'fixed_point' or 'cvxpy', got {method!r}")
@@ -350,8 +365,15 @@ def regularized_nash(
         pi_S, nit, ok = _regnash_cvxpy(A, mu[S], beta)
     pi = np.zeros(K)
     pi[S] = pi_S
-    target = gibbs(mu, P @ pi, beta)
+    # P pi and (P - 1/2) pi differ by a constant, which the normalisation removes; the centred
+    # form keeps the exponent small, so the residual is not rounding of 0.5 / beta
+    target = gibbs(mu, (P - 0.5) @ pi, beta)
     residual = float(np.abs(pi - target).sum())
+    converged = bool(residual <= tol) if ok is None else ok
+    if not converged and method == "fixed_point":
+        warnings.warn(f"regularized_nash: residual {residual:.2e} > tol {tol:.2e} after {nit} "
+                      "iterations (max_iter); the result says converged=False", RuntimeWarning,
+                      stacklevel=2)
     return RegularizedNashResult(
         policy=pi,
         value=float(pi @ P @ pi),
@@ -360,58 +382,100 @@ def regularized_nash(
         exploitability=float(exploitability(P, pi)),
         iterations=int(nit),
         method=method,
-        converged=bool(residual <= tol) if ok is None else ok,
+        converged=converged,
     )
 
 
 def _fp_residual(A, z, log_mu, beta) -> float:
     p = np.exp(z)
     t = log_mu + (A @ p) / beta
-    return float(np.abs(p - np.exp(t - logsumexp(t))).sum())
+    return float(np.abs(p - np.exp(log_normalize(t))).sum())
 
 
-def _regnash_fixed_point(A, log_mu, beta, tol, max_iter):
-    """Entropic extragradient (symmetric play), then Newton on the fixed-point equations."""
-    eta = 1.0 / (1.0 + beta)
-    w = eta * beta
-    log_pi = log_mu - logsumexp(log_mu)
-    it = 0
-    # Phase 1: globally convergent extragradient until close enough for Newton.
-    while it < max_iter:
-        base = (1.0 - w) * log_pi + w * log_mu
-        mid = base + eta * (A @ np.exp(log_pi))
-        mid -= logsumexp(mid)
-        log_pi = base + eta * (A @ np.exp(mid))
-        log_pi -= logsumexp(log_pi)
-        it += 1
-        if it % 10 == 0 and _fp_residual(A, log_pi, log_mu, beta) <= max(1e-4, tol):
-            break
-    # Phase 2: Newton on F(z, c) = [z - log mu - A e^z / beta - c, sum e^z - 1] (quadratic).
-    z = log_pi.copy()
+def _rounding_floor(P, beta: float) -> float:
+    r"""The smallest fixed-point residual float64 can resolve at this :math:`\beta`.
+
+    An error of one unit in the last place of :math:`\pi` moves the exponent
+    :math:`(P\pi)/\beta` by about :math:`\varepsilon \max|P - 1/2| / \beta`, so residuals below
+    :math:`8\varepsilon(1 + \max_{ij}|P_{ij} - 1/2| / \beta)` are rounding, not error.
+    """
+    return 8.0 * np.finfo(float).eps * (1.0 + float(np.max(np.abs(P - 0.5))) / beta)
+
+
+def _newton(A, z, log_mu, beta, tol, max_steps=100):
+    """Damped Newton on F(z, c) = [z - log mu - A e^z / beta - c, sum e^z - 1].
+
+    Each step is halved until the fixed-point residual falls (backtracking), so a step never makes
+    the iterate worse; stops at ``tol`` or when no step size improves the residual.
+    """
     res = _fp_residual(A, z, log_mu, beta)
-    n = z.size
-    for _ in range(50):
-        if res <= tol:
-            break
+    n, steps = z.size, 0
+    while steps < max_steps and res > tol:
         p = np.exp(z)
-        c = float(np.mean(z - log_mu - (A @ p) / beta))
-        F = np.concatenate([z - log_mu - (A @ p) / beta - c, [p.sum() - 1.0]])
+        g = z - log_mu - (A @ p) / beta
+        c = float(np.mean(g))
+        F = np.concatenate([g - c, [p.sum() - 1.0]])
         J = np.zeros((n + 1, n + 1))
         J[:n, :n] = np.eye(n) - (A * p[None, :]) / beta
         J[:n, n] = -1.0
         J[n, :n] = p
         try:
-            step = np.linalg.solve(J, -F)
+            step = np.linalg.solve(J, -F)[:n]
         except np.linalg.LinAlgError:  # pragma: no cover - J is nonsingular near the solution
             break
-        z_new = z + step[:n]
-        z_new -= logsumexp(z_new)
-        new_res = _fp_residual(A, z_new, log_mu, beta)
-        if not np.isfinite(new_res) or new_res >= res:
+        steps += 1
+        t = 1.0
+        while t > 1e-12:
+            z_new = log_normalize(z + t * step)
+            new_res = _fp_residual(A, z_new, log_mu, beta)
+            if np.isfinite(new_res) and new_res < res:
+                z, res = z_new, new_res
+                break
+            t *= 0.5
+        else:
             break
-        z, res = z_new, new_res
+    return z, res, steps
+
+
+def _extragradient(A, log_pi, log_mu, beta, target, max_iter):
+    """Entropic extragradient (symmetric play) until the residual is below ``target``."""
+    eta = 1.0 / (1.0 + beta)
+    w = eta * beta
+    it = 0
+    while it < max_iter:
+        base = (1.0 - w) * log_pi + w * log_mu
+        mid = log_normalize(base + eta * (A @ np.exp(log_pi)))
+        log_pi = log_normalize(base + eta * (A @ np.exp(mid)))
         it += 1
-    return np.exp(z), it
+        if it % 10 == 0 and _fp_residual(A, log_pi, log_mu, beta) <= target:
+            break
+    return log_pi, it
+
+
+def _regnash_fixed_point(A, log_mu, beta, tol, max_iter):
+    """Homotopy in beta with damped Newton; the extragradient method where Newton stalls.
+
+    The equilibrium is smooth in beta, and at beta >= 1 Newton converges from pi_ref itself; so
+    beta is halved from max(1, beta) down to beta, each solve warm-started at the previous one
+    (about log2(1/beta) solves of a few Newton steps each). Where a Newton solve stalls above its
+    tolerance, the globally convergent extragradient method (linear rate 1 - beta/(1 + beta))
+    takes over until the residual has fallen a hundredfold, and Newton resumes.
+    """
+    log_mu = log_normalize(log_mu)
+    z, it = log_mu.copy(), 0
+    b = max(beta, 1.0)
+    while True:
+        target = tol if b == beta else max(tol, 1e-10)
+        z, res, steps = _newton(A, z, log_mu, b, target, max_steps=min(100, max_iter - it))
+        it += steps
+        while res > target and it < max_iter:  # Newton stalled: extragradient, then Newton
+            z, n_eg = _extragradient(A, z, log_mu, b, res / 100, max_iter - it)
+            it += n_eg
+            z, res, steps = _newton(A, z, log_mu, b, target, max_steps=min(100, max_iter - it))
+            it += steps
+        if b == beta or res > target:
+            return np.exp(z), it
+        b = max(beta, b / 2)
 
 
 def _regnash_cvxpy(A, mu, beta):
