@@ -11,7 +11,13 @@ from hypothesis.extra import numpy as hnp
 from scipy.optimize import minimize
 
 from prefrl import losses
-from prefrl.losses import drift_objective, lpo_drift, ppo_clip_loss, ppo_drift, value_and_grad
+from prefrl.losses import (
+    discovered_drift,
+    drift_objective,
+    ppo_clip_loss,
+    ppo_drift,
+    value_and_grad,
+)
 
 torch = pytest.importorskip("torch")
 from prefrl.torch import losses as tl  # noqa: E402
@@ -34,7 +40,7 @@ _scale = st.floats(0.05, 10.0)
 def _drifts(draw_clip, alpha, beta):
     return {
         "ppo": (lambda r, A: ppo_drift(r, A, clip=draw_clip), {"clip": draw_clip}),
-        "lpo": (lambda r, A: lpo_drift(r, A, alpha=alpha, alpha_neg=beta),
+        "lpo": (lambda r, A: discovered_drift(r, A, alpha=alpha, alpha_neg=beta),
                 {"alpha": alpha, "alpha_neg": beta}),
     }
 
@@ -75,15 +81,15 @@ def test_ppo_identity_and_ppo_clip_loss(pair, clip):
 def test_known_values_and_branches():
     # A >= 0: (r - 1) A - alpha tanh((r - 1) A / alpha); A < 0: log(r) A - beta tanh(...)
     x = 2.0 * 2.0
-    assert lpo_drift([3.0], [2.0])[0] == pytest.approx(x - 2.0 * np.tanh(x / 2.0), rel=1e-15)
+    assert discovered_drift([3.0], [2.0])[0] == pytest.approx(x - 2.0 * np.tanh(x / 2.0), rel=1e-15)
     y = np.log(0.5) * -1.0
-    assert lpo_drift([0.5], [-1.0])[0] == pytest.approx(y - 0.6 * np.tanh(y / 0.6), rel=1e-15)
+    assert discovered_drift([0.5], [-1.0])[0] == pytest.approx(y - 0.6 * np.tanh(y / 0.6), rel=1e-15)
     # no penalty when the ratio moves against the advantage's direction
-    assert lpo_drift([0.5], [2.0])[0] == 0.0 and lpo_drift([2.0], [-1.0])[0] == 0.0
+    assert discovered_drift([0.5], [2.0])[0] == 0.0 and discovered_drift([2.0], [-1.0])[0] == 0.0
     assert ppo_drift([1.1], [5.0], clip=0.2)[0] == 0.0
     np.testing.assert_allclose(ppo_drift([0.5], [-1.0], clip=0.2), [0.3])
     # float32 stays float32
-    assert lpo_drift(np.float32([2.0]), np.float32([1.0])).dtype == np.float32
+    assert discovered_drift(np.float32([2.0]), np.float32([1.0])).dtype == np.float32
     assert ppo_drift(np.float32([2.0]), np.float32([1.0])).dtype == np.float32
     # any shape
     assert drift_objective(np.ones((2, 3)), np.ones((2, 3)), "lpo").shape == (2, 3)
@@ -102,7 +108,7 @@ def test_gradients_vs_finite_differences(pair, clip, alpha, beta):
     r, A = r[ok], A[ok]
     if r.size == 0:
         return
-    cases = [("ppo_drift", {"clip": clip}), ("lpo_drift", {"alpha": alpha, "alpha_neg": beta}),
+    cases = [("ppo_drift", {"clip": clip}), ("discovered_drift", {"alpha": alpha, "alpha_neg": beta}),
              ("drift_objective", {"drift": "lpo", "alpha": alpha, "alpha_neg": beta}),
              ("drift_objective", {"drift": "ppo", "clip": clip})]
     for name, opts in cases:
@@ -120,7 +126,7 @@ def test_gradients_vs_finite_differences(pair, clip, alpha, beta):
 @given(pair=_pairs(8), clip=st.floats(0.0, 1.0), alpha=_scale, beta=_scale)
 def test_torch_twins_values_and_autograd(pair, clip, alpha, beta):
     r, A = pair
-    cases = [("ppo_drift", {"clip": clip}), ("lpo_drift", {"alpha": alpha, "alpha_neg": beta}),
+    cases = [("ppo_drift", {"clip": clip}), ("discovered_drift", {"alpha": alpha, "alpha_neg": beta}),
              ("drift_objective", {"drift": "ppo", "clip": clip}),
              ("drift_objective", {"drift": "lpo", "alpha": alpha, "alpha_neg": beta})]
     for name, opts in cases:
@@ -138,14 +144,14 @@ def test_torch_twins_values_and_autograd(pair, clip, alpha, beta):
 
 
 def test_torch_gradcheck_and_names():
-    for name in ("ppo_drift", "lpo_drift", "drift_objective"):
+    for name in ("ppo_drift", "discovered_drift", "drift_objective"):
         assert name in losses.__all__ and name in tl.__all__ and name in losses.GRADIENTS
         assert ".. math::" in getattr(tl, name).__doc__
     r = torch.tensor([0.5, 0.9, 1.7, 3.0], dtype=torch.float64, requires_grad=True)
     A = torch.tensor([-1.5, 2.0, 0.7, -0.3], dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda x, a: tl.lpo_drift(x, a), (r, A))
+    assert torch.autograd.gradcheck(lambda x, a: tl.discovered_drift(x, a), (r, A))
     assert torch.autograd.gradcheck(lambda x, a: tl.ppo_drift(x, a, clip=0.2), (r, A))
-    assert tl.lpo_drift(torch.ones(3, dtype=torch.float32), torch.ones(3)).dtype == torch.float32
+    assert tl.discovered_drift(torch.ones(3, dtype=torch.float32), torch.ones(3)).dtype == torch.float32
 
 
 def _improve(Q, pi, drift, **opts):
@@ -180,23 +186,23 @@ def test_validation_errors():
     with pytest.raises(ValueError, match="ratio"):
         ppo_drift([0.0], [1.0])
     with pytest.raises(ValueError, match="ratio"):
-        lpo_drift([-1.0], [1.0])
+        discovered_drift([-1.0], [1.0])
     with pytest.raises(ValueError, match="advantages"):
-        lpo_drift([1.0, 2.0], [1.0])
+        discovered_drift([1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="advantages"):
-        lpo_drift([1.0], [np.nan])
+        discovered_drift([1.0], [np.nan])
     with pytest.raises(ValueError, match="clip"):
         ppo_drift([1.0], [1.0], clip=1.5)
     with pytest.raises(ValueError, match="alpha"):
-        lpo_drift([1.0], [1.0], alpha=0.0)
+        discovered_drift([1.0], [1.0], alpha=0.0)
     with pytest.raises(ValueError, match="alpha_neg"):
-        lpo_drift([1.0], [1.0], alpha_neg=-1.0)
+        discovered_drift([1.0], [1.0], alpha_neg=-1.0)
     with pytest.raises(ValueError, match="drift"):
         drift_objective([1.0], [1.0], "trpo")
     with pytest.raises(ValueError, match="clip"):
         drift_objective([1.0], [1.0], "lpo", clip=0.2)
     with pytest.raises(ValueError, match="ratio"):
-        tl.lpo_drift(torch.tensor([0.0]), torch.tensor([1.0]))
+        tl.discovered_drift(torch.tensor([0.0]), torch.tensor([1.0]))
     with pytest.raises(ValueError, match="advantages"):
         tl.ppo_drift(torch.ones(2), torch.ones(3))
     with pytest.raises(ValueError, match="drift"):
@@ -206,17 +212,32 @@ def test_validation_errors():
 def test_lpo_old_keyword_beta_still_works_and_warns():
     """LPO's beta is now alpha_neg (beta in prefrl is the KL weight): the old keyword warns."""
     r, A = [0.5, 2.0], [-1.0, -1.0]
-    want = lpo_drift(r, A, alpha_neg=0.3)
+    want = discovered_drift(r, A, alpha_neg=0.3)
     with pytest.warns(DeprecationWarning, match="alpha_neg"):
-        np.testing.assert_array_equal(lpo_drift(r, A, beta=0.3), want)
+        np.testing.assert_array_equal(discovered_drift(r, A, beta=0.3), want)
     with pytest.warns(DeprecationWarning, match="alpha_neg"):
         np.testing.assert_array_equal(drift_objective(r, A, "lpo", beta=0.3),
                                       drift_objective(r, A, "lpo", alpha_neg=0.3))
     with pytest.warns(DeprecationWarning, match="alpha_neg"):
-        np.testing.assert_array_equal(value_and_grad("lpo_drift", r, A, beta=0.3).values, want)
+        np.testing.assert_array_equal(value_and_grad("discovered_drift", r, A, beta=0.3).values, want)
     with pytest.warns(DeprecationWarning, match="alpha_neg"):
-        np.testing.assert_array_equal(tl.lpo_drift(r, A, beta=0.3).numpy(), want)
+        np.testing.assert_array_equal(tl.discovered_drift(r, A, beta=0.3).numpy(), want)
     with pytest.warns(DeprecationWarning, match="alpha_neg"):
         tl.drift_objective(r, A, "lpo", beta=0.3)
     with pytest.raises(TypeError, match="alpha_neg"):
-        lpo_drift(r, A, beta=0.3, alpha_neg=0.3)
+        discovered_drift(r, A, beta=0.3, alpha_neg=0.3)
+
+
+def test_lpo_drift_is_a_deprecated_alias_of_discovered_drift():
+    """Lu et al. (2022) call the closed form DPO (Discovered Policy Optimisation); LPO is learned."""
+    r, A = np.array([0.5, 1.5, 3.0]), np.array([-1.0, 2.0, 2.0])
+    from prefrl.losses import lpo_drift
+    with pytest.warns(DeprecationWarning, match="discovered_drift"):
+        np.testing.assert_array_equal(lpo_drift(r, A, alpha=1.5), discovered_drift(r, A, alpha=1.5))
+    np.testing.assert_array_equal(value_and_grad("lpo_drift", r, A).values,
+                                  value_and_grad("discovered_drift", r, A).values)
+    np.testing.assert_array_equal(drift_objective(r, A, "lpo"), drift_objective(r, A, "discovered"))
+    tl = pytest.importorskip("prefrl.torch.losses")
+    with pytest.warns(DeprecationWarning, match="discovered_drift"):
+        out = tl.lpo_drift(r, A).numpy()
+    np.testing.assert_allclose(out, discovered_drift(r, A), rtol=1e-12)

@@ -375,7 +375,8 @@ FORMULAS = {
     "aggregate": f_aggregate, "ppo_clip_loss": f_ppo, "cispo_loss": f_cispo,
     "grpo_advantages": f_grpo, "rloo_advantages": f_rloo,
     "reinforce_pp_advantages": f_reinforce_pp, "remax_advantages": f_remax,
-    "ppo_drift": f_ppo_drift, "lpo_drift": f_lpo_drift, "drift_objective": f_drift_objective,
+    "ppo_drift": f_ppo_drift, "discovered_drift": f_lpo_drift, "lpo_drift": f_lpo_drift,
+    "drift_objective": f_drift_objective,
 }
 
 

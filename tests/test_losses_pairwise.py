@@ -321,3 +321,17 @@ def test_renamed_keywords_still_work_and_warn():
                                       want)
     with pytest.raises(TypeError, match="margin"):
         losses.simpo(x[0], x[1], beta=2.0, gamma=0.3, margin=0.3, **lengths)
+
+
+@pytest.mark.parametrize("eps, margin", [("EXO_EPSILON_TRL", np.log(999.0)),
+                                         ("EXO_EPSILON_AUTHORS", 10.0)])
+def test_exo_pair_stationary_margin_for_both_epsilons(eps, margin):
+    """The EXO pair loss is minimised where beta * margin = log((1 - eps) / eps)."""
+    from prefrl import losses
+    e = getattr(losses, eps)
+    h = np.log((1 - e) / e)
+    assert h == pytest.approx(margin, abs=0.01)
+    values, grads = losses.value_and_grad("exo_pair", [h], [0.0], [0.0], [0.0], beta=1.0,
+                                          label_smoothing=e)
+    assert abs(grads[0][0]) < 1e-12 and values[0] < 1e-12
+    assert losses.exo_pair([h + 1], [0.0], [0.0], [0.0], beta=1.0, label_smoothing=e)[0] > 1e-6

@@ -197,7 +197,8 @@ def rebel(
         - \big[r_t(y) - r_t(y')\big]\Big)^2,
         \qquad r_t(y) = P(y \succ \pi_t),
 
-    Gao et al. (2024, "REBEL: Reinforcement Learning via Regressing Relative Rewards", Eq. 1, with
+    Gao et al. (2024, "REBEL: Reinforcement Learning via Regressing Relative Rewards", Algorithm 1,
+    the loss :func:`prefrl.losses.rebel`, with
     the win rate against the current policy as the reward, their extension to general
     preferences). Pairs are weighted by :math:`w_t = \pi_t \otimes \pi_t` (``n_pairs=None``) or by
     the counts of ``n_pairs`` pairs sampled from it. Over tabular policies the regression is a

@@ -45,7 +45,7 @@ The map of the package (private files; every name is imported from ``prefrl.loss
 ``_surrogates.py``                :func:`aggregation_weights`, :func:`aggregate`,
                                   :func:`ppo_clip_loss` (Schulman et al. 2017; GSPO, Zheng et
                                   al. 2025), :func:`cispo_loss` (MiniMax 2025)
-``_drift.py``                     :func:`ppo_drift`, :func:`lpo_drift`,
+``_drift.py``                     :func:`ppo_drift`, :func:`discovered_drift`,
                                   :func:`drift_objective` (Kuba et al. 2022; Lu et al. 2022)
 ``checks.py`` (public)            option checks shared with the torch twins, and the option
                                   lists ``F_DIVERGENCES``, ``KL_KINDS``, ``AGGREGATION_MODES``
@@ -71,10 +71,10 @@ from ._advantages import (
 from ._anchored import apo_down, apo_zero, bco_pair, nca_pair
 from ._aot import aot, aot_unpaired
 from ._dpo import cdpo, dpo, robust_dpo, sigmoid_norm
-from ._drift import drift_objective, lpo_drift, ppo_drift
+from ._drift import discovered_drift, drift_objective, lpo_drift, ppo_drift
 from ._kl import kl_estimate
 from ._listwise import dpo_k, exo, plackett_luce_dpo
-from ._margin import discopop, exo_pair, hinge, ipo
+from ._margin import EXO_EPSILON_AUTHORS, EXO_EPSILON_TRL, discopop, exo_pair, hinge, ipo
 from ._reference_free import orpo, simpo
 from ._registry import (
     GRADIENTS,
@@ -107,6 +107,8 @@ sigmoid = dpo
 robust = robust_dpo
 
 __all__ = [
+    "EXO_EPSILON_AUTHORS",
+    "EXO_EPSILON_TRL",
     "GRADIENTS",
     "LOSSES",
     "PAIRWISE",
@@ -123,6 +125,7 @@ __all__ = [
     "cdpo",
     "cispo_loss",
     "discopop",
+    "discovered_drift",
     "dno",
     "dpo",
     "dpo_k",

@@ -1,4 +1,4 @@
-r"""Mirror-learning drift functions: PPO's clip as a drift, and the discovered LPO drift.
+r"""Mirror-learning drift functions: PPO's clip as a drift, and the drift Lu et al. discovered.
 
 Mirror learning (Kuba et al. 2022, "Mirror Learning: A Unifying Framework of Policy
 Optimisation", Def. 3.1) improves a policy by maximising, state by state,
@@ -11,11 +11,15 @@ with the probability ratio :math:`r = \bar\pi/\pi` and a *drift* :math:`f` that 
 (nonnegative, zero at the current policy, with zero gradient there). Any such drift gives
 monotone improvement and convergence to the optimal policy. Lu et al. (2022), "Discovered Policy
 Optimisation" (NeurIPS 2022, arXiv 2210.05639) write PPO's clipped objective in this form and
-meta-learn a new drift, whose closed form is LPO (:func:`lpo_drift`).
+meta-learn a drift with a neural network (LPO, Learned Policy Optimisation); the closed form
+they distil from it defines their algorithm DPO, Discovered Policy Optimisation
+(:func:`discovered_drift`; not Direct Preference Optimisation). ``lpo_drift`` is its former,
+deprecated name.
 
 Arrays are elementwise: ``ratio`` and ``advantages`` have one shape (any), ratios are positive.
-The functions: :func:`ppo_drift` (PPO's clip as a drift), :func:`lpo_drift` (the closed form of
-the discovered drift, Lu et al. 2022, Sec. 6) and :func:`drift_objective` (:math:`rA - f(r, A)`).
+The functions: :func:`ppo_drift` (PPO's clip as a drift), :func:`discovered_drift` (the closed
+form of the discovered drift, Lu et al. 2022, Sec. 6) and :func:`drift_objective`
+(:math:`rA - f(r, A)`).
 Declared with :func:`prefrl.losses.register_loss` (kind ``"ratio"``); the torch twins are in
 :mod:`prefrl.torch.losses`.
 """
@@ -24,13 +28,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._deprecation import renamed_parameters
+from .._deprecation import renamed_parameters, warn_deprecated
 from .._validation import check_in_range, check_positive
 from ._math import check_finite, common
 from ._registry import ValueAndGrad, register_loss
 from .checks import check_drift
 
-__all__ = ["drift_objective", "lpo_drift", "ppo_drift"]
+__all__ = ["discovered_drift", "drift_objective", "lpo_drift", "ppo_drift"]
 
 
 def _inputs(ratio, advantages):
@@ -114,7 +118,7 @@ def _lpo_parts(r, A, alpha, alpha_neg):
 
 
 @renamed_parameters(beta="alpha_neg")
-def _lpo_drift_vg(ratio, advantages, *, alpha=2.0, alpha_neg=0.6):
+def _discovered_drift_vg(ratio, advantages, *, alpha=2.0, alpha_neg=0.6):
     r, A = _inputs(ratio, advantages)
     alpha = check_positive(alpha, "alpha")
     alpha_neg = check_positive(alpha_neg, "alpha_neg")
@@ -127,18 +131,22 @@ def _lpo_drift_vg(ratio, advantages, *, alpha=2.0, alpha_neg=0.6):
         dfdx = np.where(g > 0, t * t, 0)
         g_r = (dfdx * dx_dr).astype(r.dtype)
         g_A = (dfdx * dx_dA).astype(r.dtype)
-    _finite(f, (g_r, g_A), "lpo_drift")
+    _finite(f, (g_r, g_A), "discovered_drift")
     return ValueAndGrad(f, (g_r, g_A))
 
 
-@register_loss("lpo_drift", kind="ratio", gradient=_lpo_drift_vg,
-               defaults=dict(alpha=2.0, alpha_neg=0.6))
+@register_loss("discovered_drift", kind="ratio", gradient=_discovered_drift_vg,
+               defaults=dict(alpha=2.0, alpha_neg=0.6), aliases=("lpo_drift",))
 @renamed_parameters(beta="alpha_neg")
-def lpo_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6):
-    r"""The drift of LPO, the closed form of the drift discovered by Lu et al. (2022).
+def discovered_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6):
+    r"""The drift of Discovered Policy Optimisation, the closed form Lu et al. (2022) distilled.
+
+    Lu et al. meta-learn a drift with a neural network (LPO, Learned Policy Optimisation) and
+    distil it into the closed form below, the algorithm they call DPO, Discovered Policy
+    Optimisation (not Direct Preference Optimisation). Formerly ``lpo_drift`` (deprecated).
 
     .. math::
-        f_{LPO}(r, A) = \begin{cases}
+        f(r, A) = \begin{cases}
         \mathrm{ReLU}\big((r-1)A - \alpha \tanh\big((r-1)A/\alpha\big)\big), & A \ge 0, \\
         \mathrm{ReLU}\big(A\log r - \alpha_- \tanh\big(A\log r/\alpha_-\big)\big), & A < 0,
         \end{cases}
@@ -150,8 +158,8 @@ def lpo_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6):
     vanishes to third order at 0, the drift penalises only a ratio that moves in the direction
     the advantage favours (up for :math:`A > 0`, down for :math:`A < 0`), smoothly, with
     :math:`f(1, A) = 0` and :math:`\partial_r f(1, A) = 0`: a valid mirror-learning drift.
-    Lu et al. (2022), "Discovered Policy Optimisation" (NeurIPS 2022, arXiv 2210.05639), Sec. 6
-    (LPO), checked against the authors' public implementation (the same branch rule and signs).
+    Lu et al. (2022), "Discovered Policy Optimisation" (NeurIPS 2022, arXiv 2210.05639), Sec. 6,
+    checked against the authors' public implementation (the same branch rule and signs).
 
     Parameters
     ----------
@@ -167,20 +175,37 @@ def lpo_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6):
     Returns
     -------
     array, same shape
-        :math:`f_{LPO}(r, A) \ge 0`.
+        :math:`f(r, A) \ge 0`.
 
     Examples
     --------
-    >>> lpo_drift([1.0, 3.0, 0.5, 2.0], [1.0, 2.0, 2.0, -1.0]).round(4)
+    >>> discovered_drift([1.0, 3.0, 0.5, 2.0], [1.0, 2.0, 2.0, -1.0]).round(4)
     array([0.    , 2.0719, 0.    , 0.    ])
-    >>> bool(lpo_drift([0.5], [-1.0])[0] > 0)   # A < 0: lowering the ratio is what is penalised
+    >>> bool(discovered_drift([0.5], [-1.0])[0] > 0)   # A < 0: lowering the ratio is penalised
     True
     """
-    return _lpo_drift_vg(ratio, advantages, alpha=alpha, alpha_neg=alpha_neg).values
+    return _discovered_drift_vg(ratio, advantages, alpha=alpha, alpha_neg=alpha_neg).values
+
+
+def lpo_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6, **kwargs):
+    """Deprecated name of :func:`discovered_drift` (Lu et al. 2022 call LPO their learned drift).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     lpo_drift([3.0], [2.0]).round(4)
+    array([2.0719])
+    """
+    warn_deprecated("prefrl.losses.lpo_drift is deprecated, use discovered_drift (Lu et al. 2022 "
+                    "call the closed-form drift DPO, Discovered Policy Optimisation; LPO is their "
+                    "learned drift)")
+    return discovered_drift(ratio, advantages, alpha, alpha_neg, **kwargs)
 
 
 #: drift name -> value-and-gradient function (the options are those of checks.DRIFTS)
-_DRIFTS = {"ppo": _ppo_drift_vg, "lpo": _lpo_drift_vg}
+_DRIFTS = {"ppo": _ppo_drift_vg, "discovered": _discovered_drift_vg, "lpo": _discovered_drift_vg}
 
 
 def _drift_objective_vg(ratio, advantages, *, drift, **options):
@@ -196,7 +221,7 @@ def _drift_objective_vg(ratio, advantages, *, drift, **options):
 
 
 @register_loss("drift_objective", kind="ratio", gradient=_drift_objective_vg,
-               defaults=dict(drift="lpo"), arrays=("ratio", "advantages"))
+               defaults=dict(drift="discovered"), arrays=("ratio", "advantages"))
 def drift_objective(ratio, advantages, drift, **options):
     r"""The mirror-learning objective per sample, :math:`rA - f(r, A)` (to be maximised).
 
@@ -204,8 +229,8 @@ def drift_objective(ratio, advantages, drift, **options):
         J(r, A) = r\,A - f(r, A),
 
     with :math:`r = \bar\pi(a|s)/\pi(a|s)`, :math:`A` the advantage under the old policy and
-    :math:`f` a drift: ``"ppo"`` (:func:`ppo_drift`, option ``clip``) or ``"lpo"``
-    (:func:`lpo_drift`, options ``alpha``, ``alpha_neg``). With ``"ppo"`` this is PPO's clipped
+    :math:`f` a drift: ``"ppo"`` (:func:`ppo_drift`, option ``clip``) or ``"discovered"``
+    (:func:`discovered_drift`, options ``alpha``, ``alpha_neg``). With ``"ppo"`` this is PPO's clipped
     objective, so :func:`prefrl.losses.ppo_clip_loss` with ``mode=None`` equals
     :math:`-J` token by token. Kuba et al. (2022), Def. 3.1; Lu et al. (2022), Eq. 3 and Sec. 6.
     A loss to minimise is :math:`-J`.
@@ -214,9 +239,10 @@ def drift_objective(ratio, advantages, drift, **options):
     ----------
     ratio : array, any shape, entries > 0
     advantages : array, same shape
-    drift : {"ppo", "lpo"}
+    drift : {"ppo", "discovered"}
+        (``"lpo"``, the former name of ``"discovered"``, is still accepted.)
     **options
-        ``clip`` for ``"ppo"``; ``alpha``, ``alpha_neg`` for ``"lpo"``.
+        ``clip`` for ``"ppo"``; ``alpha``, ``alpha_neg`` for ``"discovered"``.
 
     Returns
     -------
@@ -226,7 +252,7 @@ def drift_objective(ratio, advantages, drift, **options):
     --------
     >>> drift_objective([1.5, 0.5], [1.0, -1.0], "ppo", clip=0.2)   # min(rA, clip(r) A)
     array([ 1.2, -0.8])
-    >>> drift_objective([1.0], [3.0], "lpo")
+    >>> drift_objective([1.0], [3.0], "discovered")
     array([3.])
     """
     return _drift_objective_vg(ratio, advantages, drift=drift, **options).values

@@ -23,7 +23,15 @@ from ._math import log_sigmoid, sigmoid, softplus
 from ._pairwise_core import LENGTHS
 from ._registry import register_loss
 
-__all__ = ["discopop", "exo_pair", "hinge", "ipo"]
+__all__ = ["EXO_EPSILON_AUTHORS", "EXO_EPSILON_TRL", "discopop", "exo_pair", "hinge", "ipo"]
+
+#: EXO's label smoothing in TRL (``loss_type="exo_pair"``, default ``label_smoothing=1e-3``):
+#: the default of :func:`exo_pair`; stationary margin :math:`\beta h = \log(999) \approx 6.91`.
+EXO_EPSILON_TRL = 1e-3
+
+#: EXO's label smoothing in the authors' public code, about 4.5e-5: stationary margin
+#: :math:`\beta h = \log((1-\varepsilon)/\varepsilon) \approx 10.0`.
+EXO_EPSILON_AUTHORS = 4.5e-5
 
 
 def _hinge_vg(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *, beta,
@@ -148,7 +156,7 @@ def _exo_vg(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, 
                defaults=dict(beta=0.1, label_smoothing=1e-3), families=("pairwise",))
 @core.doc
 def exo_pair(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *, beta,
-             label_smoothing=1e-3, f_divergence="reverse_kl", f_alpha=0.5):
+             label_smoothing=EXO_EPSILON_TRL, f_divergence="reverse_kl", f_alpha=0.5):
     r"""EXO for preference pairs: KL from the model's pair distribution to the smoothed labels.
 
     .. math::
@@ -156,8 +164,16 @@ def exo_pair(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
         \qquad q = \sigma(\beta\,(s_w - s_l))
 
     i.e. :math:`\mathrm{KL}(\mathrm{Bern}(q)\,\|\,\mathrm{Bern}(1-\varepsilon))`, minimised at
-    :math:`q = 1-\varepsilon`. Ji et al. (2024), "Towards Efficient Exact Optimization of Language
-    Model Alignment", Eq. 16 (``exo-pref``); equals TRL 1.16 ``loss_type="exo_pair"``.
+    :math:`q = 1-\varepsilon`, that is at the stationary margin
+    :math:`\beta(s_w - s_l) = \log\big((1-\varepsilon)/\varepsilon\big)`. Ji et al. (2024),
+    "Towards Efficient Exact Optimization of Language Model Alignment", Eq. 16 (``exo-pref``);
+    equals TRL 1.16 ``loss_type="exo_pair"``.
+
+    The smoothing :math:`\varepsilon` sets how far the pair is pushed apart, and two values are in
+    use: TRL's default :data:`EXO_EPSILON_TRL` = 1e-3 (prefrl's default; stationary margin
+    :math:`\log 999 \approx 6.91`) and about :data:`EXO_EPSILON_AUTHORS` = 4.5e-5 in the authors'
+    code (margin :math:`\approx 10.0`). The paper's text does not state it; pass the one of the
+    trainer you compare with.
 
     Parameters
     ----------
@@ -173,6 +189,8 @@ def exo_pair(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
     >>> h = np.log(0.9 / 0.1)
     >>> exo_pair([h], [0.0], [0.0], [0.0], beta=1.0, label_smoothing=0.1).round(12)
     array([0.])
+    >>> [round(float(np.log((1 - e) / e)), 2) for e in (EXO_EPSILON_TRL, EXO_EPSILON_AUTHORS)]
+    [6.91, 10.0]
     """
     return _exo_vg(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=beta,
                    label_smoothing=label_smoothing, f_divergence=f_divergence,

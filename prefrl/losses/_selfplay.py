@@ -7,8 +7,8 @@ the previous iterate; see :mod:`prefrl.losses` for the inputs' convention.
 - :func:`sppo`, :func:`sppo_hard`: Wu et al. (2024), "Self-Play Preference Optimization for
   Language Model Alignment", Eq. 4.7.
 - :func:`rebel`: Gao et al. (2024), "REBEL: Reinforcement Learning via Regressing Relative
-  Rewards", Eq. 4.
-- :func:`dno`: Rosset et al. (2024), "Direct Nash Optimization", Algorithm 1 / Eq. 5 (the one
+  Rewards", Algorithm 1 (the regression of relative rewards; :func:`prefrl.games.rebel` runs it).
+- :func:`dno`: Rosset et al. (2024), "Direct Nash Optimization", Alg. 1 (line 4) and Eq. 11-12 (the one
   DNO loss of prefrl: :func:`prefrl.games.dno_loss` calls this one, and the torch twin computes it on tensors).
 """
 
@@ -142,7 +142,8 @@ def rebel(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *,
 
     with :math:`\pi_t` the previous iterate (passed as the "reference" log-probs) and :math:`\eta`
     the step size. Gao et al. (2024), "REBEL: Reinforcement Learning via Regressing Relative
-    Rewards", Eq. 4, which writes :math:`(h/\eta - \Delta R)^2 = \ell/\eta^2`; the minimiser is the
+    Rewards", Algorithm 1 (the least-squares regression of relative rewards, as in
+    :func:`prefrl.games.rebel`), which writes :math:`(h/\eta - \Delta R)^2 = \ell/\eta^2`; the minimiser is the
     same, at :math:`h = \eta\,\Delta R` (a mirror-descent step).
 
     Parameters
@@ -191,8 +192,10 @@ def dno(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *, b
 
     i.e. DPO with the Bradley-Terry probability of the (possibly learned) rewards as soft label;
     the minimum is at :math:`\beta h = R(y_w) - R(y_l)`. Rosset et al. (2024), "Direct Nash
-    Optimization", Algorithm 1 / Eq. 5 (the regression of the implicit reward onto the preference
-    function, written as a binary cross-entropy).
+    Optimization", Alg. 1 (line 4) and Eq. 11-12 (the regression of the implicit reward onto the
+    preference function, written as a binary cross-entropy), as in :func:`prefrl.games.dno_loss`.
+    ``beta`` is the paper's temperature :math:`\eta` (the KL weight of DNO's soft policy
+    iteration).
 
     Parameters
     ----------

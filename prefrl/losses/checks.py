@@ -56,9 +56,9 @@ AGGREGATION_MODES = ("token-mean", "token-sum", "seq-mean-token-sum", "seq-mean-
 SEQUENCE_REDUCTIONS = ("sum", "mean", "sum-norm")
 
 #: drift name -> the names of its options (:func:`prefrl.losses.drift_objective`)
-DRIFTS = {"ppo": ("clip",), "lpo": ("alpha", "alpha_neg")}
+DRIFTS = {"ppo": ("clip",), "discovered": ("alpha", "alpha_neg"), "lpo": ("alpha", "alpha_neg")}
 
-_DRIFT_RENAMED = {"lpo": {"beta": "alpha_neg"}}
+_DRIFT_RENAMED = {"discovered": {"beta": "alpha_neg"}, "lpo": {"beta": "alpha_neg"}}
 
 
 def check_f_divergence(f_divergence, f_alpha) -> None:

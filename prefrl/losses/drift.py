@@ -5,4 +5,4 @@ They live in :mod:`prefrl.losses` (file ``_drift.py``) and are documented there.
 
 from __future__ import annotations
 
-from ._drift import drift_objective, lpo_drift, ppo_drift  # noqa: F401
+from ._drift import discovered_drift, drift_objective, lpo_drift, ppo_drift  # noqa: F401

@@ -1,5 +1,5 @@
 r"""Torch twins of the mirror-learning drifts (``_drift`` of :mod:`prefrl.losses`):
-:func:`ppo_drift`, :func:`lpo_drift` and :func:`drift_objective` (Kuba et al. 2022; Lu et al.
+:func:`ppo_drift`, :func:`discovered_drift` (formerly ``lpo_drift``) and :func:`drift_objective` (Kuba et al. 2022; Lu et al.
 2022, "Discovered Policy Optimisation").
 
 Same names, signatures and defaults; tensors in (float32 or float64, any device), tensors out,
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import torch
 
-from .._deprecation import renamed_parameters
+from .._deprecation import renamed_parameters, warn_deprecated
 from .._validation import check_in_range, check_positive
 from ..losses.checks import check_drift
 from ._core import finite, same
 
-__all__ = ["drift_objective", "lpo_drift", "ppo_drift"]
+__all__ = ["discovered_drift", "drift_objective", "lpo_drift", "ppo_drift"]
 
 
 def _inputs(ratio, advantages):
@@ -49,13 +49,13 @@ def ppo_drift(ratio, advantages, clip=0.2):
 
 
 @renamed_parameters(beta="alpha_neg")
-def lpo_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6):
+def discovered_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6):
     r"""Torch twin.
 
     Examples
     --------
     >>> from prefrl.torch import losses as tl
-    >>> tl.lpo_drift([1.0, 3.0, 0.5, 2.0], [1.0, 2.0, 2.0, -1.0]).round(decimals=4)
+    >>> tl.discovered_drift([1.0, 3.0, 0.5, 2.0], [1.0, 2.0, 2.0, -1.0]).round(decimals=4)
     tensor([0.0000, 2.0719, 0.0000, 0.0000], dtype=torch.float64)
     """
     r, A = _inputs(ratio, advantages)
@@ -66,10 +66,28 @@ def lpo_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6):
     x_neg = torch.log(r) * A
     f_pos = torch.relu(x_pos - alpha * torch.tanh(x_pos / alpha))
     f_neg = torch.relu(x_neg - alpha_neg * torch.tanh(x_neg / alpha_neg))
-    return _finite(torch.where(pos, f_pos, f_neg), "lpo_drift")
+    return _finite(torch.where(pos, f_pos, f_neg), "discovered_drift")
 
 
-_DRIFTS = {"ppo": ppo_drift, "lpo": lpo_drift}
+def lpo_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6, **kwargs):
+    """Deprecated name of :func:`discovered_drift`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from prefrl.torch import losses as tl
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     tl.lpo_drift([3.0], [2.0]).round(decimals=4)
+    tensor([2.0719], dtype=torch.float64)
+    """
+    warn_deprecated("prefrl.torch.losses.lpo_drift is deprecated, use discovered_drift (Lu et al. "
+                    "2022 call the closed-form drift DPO, Discovered Policy Optimisation; LPO is "
+                    "their learned drift)")
+    return discovered_drift(ratio, advantages, alpha, alpha_neg, **kwargs)
+
+
+_DRIFTS = {"ppo": ppo_drift, "discovered": discovered_drift, "lpo": discovered_drift}
 
 
 def drift_objective(ratio, advantages, drift, **options):
@@ -80,7 +98,7 @@ def drift_objective(ratio, advantages, drift, **options):
     >>> import torch
     >>> from prefrl.torch import losses as tl
     >>> r = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
-    >>> tl.drift_objective(r, [1.0, -2.0], "lpo").sum().backward()
+    >>> tl.drift_objective(r, [1.0, -2.0], "discovered").sum().backward()
     >>> r.grad                     # at r = 1 the drift's gradient vanishes: dJ/dr = A
     tensor([ 1., -2.], dtype=torch.float64)
     """

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .. import losses as _np_losses
 from ._core import adopt_docs
-from ._drift import drift_objective, lpo_drift, ppo_drift
+from ._drift import discovered_drift, drift_objective, lpo_drift, ppo_drift
 from ._families import dpo_k, dro, exo, kto, kto_reference_point, plackett_luce_dpo, pmpo
 from ._pairwise import (
     aot,
@@ -71,6 +71,7 @@ __all__ = [
     "cdpo",
     "cispo_loss",
     "discopop",
+    "discovered_drift",
     "dno",
     "dpo",
     "dpo_k",
