@@ -2,7 +2,7 @@
 
 The inner problem is entropy-regularised and solved exactly (prefrl.barfi), so the implicit
 gradient, its Neumann-series approximations and the effect of potential-based auxiliary rewards can
-be checked to rounding level. The constructions are ours (the paper's body was not checked).
+be checked to rounding level. The constructions are ours.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Theorems about objective-specification formalisms (Subramani et al., ICLR 2024).
 
-The formalisms are our reading of the paper's definitions (the paper's body was not checked), and
+The formalisms are our reading of the paper's definitions, and
 the separating environments (one state with two or three actions; stay/go; switch) are our own
 constructions. Besides the MR/LAR checks, this module cross-checks the reward-machine, LTL and
 INMR/FTR evaluations against brute-force enumeration, and checks the five-way separation of RRL,

@@ -82,7 +82,7 @@ def _tilt(pi0: np.ndarray, q: np.ndarray, inverse_temperature: float,
 @renamed_parameters(beta="inverse_temperature")
 def value_augmented_policy(mdp, base_policy, inverse_temperature, *,
                            top_k: int | None = None) -> VASResult:
-    r"""Value Augmented Sampling: tilt a base policy by the exponential of its own Q-values.
+    r"""Value Augmented Sampling: one soft improvement step, tilting a base policy by its Q-values.
 
     .. math::
         \pi(a \mid s) = \frac{\pi_0(a \mid s)\, e^{\lambda\, Q^{\pi_0}(s, a)}}
@@ -94,9 +94,11 @@ def value_augmented_policy(mdp, base_policy, inverse_temperature, *,
     the KL weight ``beta`` of the rest of prefrl is :math:`1/\lambda`. With ``top_k``, only the
     :math:`k` most likely actions of :math:`\pi_0` are kept (ties by index). Han et al. (2024),
     "Value Augmented Sampling for Language Model Alignment and Personalization", arXiv
-    2405.06639, the VAS decoding rule (with the value of the continuation
-    :math:`V^{\pi_0}(s \cdot a)`, which is :math:`Q^{\pi_0}(s, a)` minus the reward in a
-    deterministic token MDP).
+    2405.06639, the VAS decoding rule. The paper tilts by the value of the continued prefix,
+    :math:`V^{\pi_0}(s \cdot a)`; here the tilt is :math:`Q^{\pi_0}(s, a) = r(s, a) + \gamma
+    \mathbb{E} V^{\pi_0}(s')`, the same in a deterministic token MDP whenever the step's reward is
+    zero (every token but the last with a terminal reward), and larger by :math:`\lambda r(s, a)`
+    in the exponent otherwise.
 
     Theorem (derived): with ``top_k=None``, :math:`V^{\pi}_t(s) \ge V^{\pi_0}_t(s)` at every state
     and time. Tilting raises the mean:

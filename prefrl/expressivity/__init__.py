@@ -21,12 +21,17 @@ FTR        :math:`J(\pi) = \mathbb E[f(\xi)]` over a finite horizon (exact enume
 =========  ==========================================================================
 
 .. note::
-   The paper's body was **not** checked when this package was written: the definitions of the
-   formalisms are our reading of the paper's (written from memory, consistent with the
-   abstract), and the separating environments, witnesses and lemmas used in the tests, the
-   theorem checks and the figures are our own constructions, not the paper's appendix
-   environments. Of the paper we reproduce only what its abstract states: three equivalence
-   classes and the five-way separation of RRL, ONMR, RM, LTL and LAR.
+   The definitions of the formalisms are this project's formalisation of the paper's, and the
+   separating environments, witnesses and lemmas used in the tests, the theorem checks and the
+   figures are our own constructions, not the paper's appendix environments. Of the paper we
+   reproduce only what its abstract states: three equivalence classes and the five-way
+   separation of RRL, ONMR, RM, LTL and LAR. Several formalisms are restricted versions: RRL
+   (:class:`RegularisedRL`) has entropy and KL regularisers only, GOMORL is lexicographic only,
+   LTL is a fragment, INMR and FTR have a finite horizon. The RRL restriction carries weight:
+   with a general regulariser :math:`F(\pi(\cdot|s))`, every ordering of the policies of a
+   one-state environment is RRL-expressible (take :math:`\alpha F(\pi) = \langle \pi, r\rangle -
+   g(\pi)`), so the separations ONMR, RM, LTL against RRL, whose witnesses live in the one-state
+   environment, hold for entropy/KL-regularised RL only.
 
 What is *certified* and what is *argued*: a separation against MR or LAR is certified by a
 finite LP Farkas certificate (:func:`mr_expressible`, :func:`lar_expressible`; the LP test is

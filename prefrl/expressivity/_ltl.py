@@ -1,8 +1,7 @@
 r"""The LTL formalism: transition labels, product chains, exact satisfaction probabilities.
 
 Part of :mod:`prefrl.expressivity`. The LTL formalism (3) of Subramani et al. (ICLR 2024):
-:math:`J(\pi) = \Pr_\pi(\xi \models \varphi)` (our reading of the paper's definition; the paper's
-body was not checked). Computed exactly (ours, textbook model checking: Baier and Katoen 2008,
+:math:`J(\pi) = \Pr_\pi(\xi \models \varphi)` (our reading of the paper's definition). Computed exactly (ours, textbook model checking: Baier and Katoen 2008,
 Sec. 10.3) through a deterministic automaton (:mod:`._automata`) and the bottom strongly connected
 components of the product chain.
 
@@ -319,7 +318,7 @@ class LTLObjective(_Objective):
     with propositional :math:`b` (each has a deterministic automaton of at most three states;
     boolean combinations are products and complements with Emerson-Lei acceptance), or any
     deterministic automaton given directly. Formalism 3 (LTL) of Subramani et al. (2024) (our
-    reading of the paper's definition; the paper's body was not checked).
+    reading of the paper's definition).
 
     Parameters
     ----------

@@ -4,7 +4,7 @@ Part of :mod:`prefrl.expressivity`. Subramani, Williams, Heitmann, Holm, Griffin
 (ICLR 2024), "On the Expressivity of Objective-Specification Formalisms in Reinforcement
 Learning": an objective induces an ordering of the stationary policies of an environment (a
 :class:`~prefrl.mdp.TabularMDP` whose own reward and discount are ignored). The definitions are
-our reading of the paper's formalisms (its body was not checked); the exact evaluations are
+our reading of the paper's formalisms; the exact evaluations are
 ours, from the occupancy measures of :mod:`prefrl.mdp.occupancy`.
 
 - :class:`MarkovReward` (MR): :math:`\langle m^\pi_\gamma, r\rangle`;
@@ -132,7 +132,7 @@ class MarkovReward(_Objective):
 
     :math:`r[s,a] = \sum_{s'} P[s,a,s'] R[s,a,s']`, :math:`m^\pi_\gamma` the discounted occupancy
     (:func:`~prefrl.mdp.occupancy.discounted_occupancy`). Formalism 1 of Subramani et al. (2024)
-    (our reading of the paper's definition; the paper's body was not checked).
+    (our reading of the paper's definition).
 
     Parameters
     ----------
@@ -168,7 +168,7 @@ class LimitAverageReward(_Objective):
     :math:`\nu^\pi` the Cesàro state-action distribution
     (:func:`~prefrl.mdp.occupancy.limit_average_occupancy`); the limit exists for stationary
     policies of finite MDPs, so lim and liminf agree. Formalism 2 of Subramani et al. (2024) (our
-    reading of the paper's definition; the paper's body was not checked).
+    reading of the paper's definition).
 
     Parameters
     ----------
@@ -196,8 +196,7 @@ class OuterNonlinearMR(_Objective):
     .. math::
         J(\pi) = f\big(\langle m^\pi_\gamma, r \rangle\big), \qquad f: \mathbb{R} \to \mathbb{R}.
 
-    Formalism 6 of Subramani et al. (2024) (our reading of the paper's definition; the paper's
-    body was not checked).
+    Formalism 6 of Subramani et al. (2024) (our reading of the paper's definition).
 
     Parameters
     ----------
@@ -240,7 +239,7 @@ class RegularisedRL(_Objective):
     :math:`F_s(q) = \mathrm{KL}(q \,\|\, \pi_{ref}(\cdot|s))` (infinite outside the reference's
     support, which raises). Evaluated exactly from the occupancy; with a reference its maximiser
     is :meth:`prefrl.mdp.TabularMDP.soft_solve` with ``beta = alpha``. Formalism 12 of Subramani
-    et al. (2024) (our reading of the paper's definition; the paper's body was not checked).
+    et al. (2024) (our reading of the paper's definition).
 
     Parameters
     ----------
@@ -307,8 +306,7 @@ class OuterMultiObjective(_Objective):
         J(\pi) = f\big(J_{r_1}(\pi), \dots, J_{r_k}(\pi)\big), \qquad
         J_{r_i}(\pi) = \langle m^\pi_\gamma, r_i \rangle,\quad f: \mathbb{R}^k \to \mathbb{R}.
 
-    Formalism 8 of Subramani et al. (2024) (our reading of the paper's definition; the paper's
-    body was not checked).
+    Formalism 8 of Subramani et al. (2024) (our reading of the paper's definition).
 
     Parameters
     ----------
@@ -362,7 +360,7 @@ class LexicographicMultiObjective(OuterMultiObjective):
     :math:`J_{r_i}(\pi) = \langle m^\pi_\gamma, r_i\rangle`. On a continuum of policies a
     lexicographic order can have no real-valued representation, so this objective is only
     compared, through :func:`~prefrl.expressivity.policy_ordering`. Formalism 13 of Subramani et
-    al. (2024) (our reading of the paper's definition; the paper's body was not checked).
+    al. (2024) (our reading of the paper's definition).
 
     Parameters
     ----------

@@ -7,7 +7,7 @@ a fixed policy, so "is this ordering induced by some Markov (limit-average) rewa
 linear-programming feasibility question; :func:`mr_expressible` and :func:`lar_expressible`
 answer it with a reward or a Farkas certificate of infeasibility (a
 :class:`LinearExpressibility`). The LP test is ours; the formalisms are the paper's (our reading
-of them; the paper's body was not checked).
+of them).
 """
 
 from __future__ import annotations

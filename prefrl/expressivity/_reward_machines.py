@@ -3,7 +3,7 @@ r"""The reward-machine formalism (RM), evaluated exactly on the product chain.
 Part of :mod:`prefrl.expressivity`. Formalism 4 (RM) of Subramani et al. (ICLR 2024), in the
 transition-labelled convention of Icarte, Klassen, Valenzano and McIlraith (ICML 2018), "Using
 Reward Machines for High-Level Task Specification and Decomposition in Reinforcement Learning"
-(our reading of the paper's definition; the paper's body was not checked). The exact evaluation
+(our reading of the paper's definition). The exact evaluation
 on the product MDP is ours.
 
 - :class:`RewardMachine`: the machine (a definition);
@@ -64,7 +64,7 @@ class RewardMachine:
     environment's transitions (passed to :class:`RewardMachineObjective`), and the reward
     :math:`\delta_R(u, u')` a scalar or an (S, A, S) array. Formalism 4 (RM) of Subramani et al.
     (2024), in the transition-labelled convention of Icarte et al. (2018) (our reading of the
-    paper's definition; the paper's body was not checked). A definition, not a result.
+    paper's definition). A definition, not a result.
 
     Parameters
     ----------

@@ -2,7 +2,7 @@ r"""Finite-horizon trajectory formalisms: exact return laws (INMR) and trajector
 
 Part of :mod:`prefrl.expressivity`. Formalisms 5 (INMR, inner nonlinear Markov reward) and 9
 (FTR, functions from trajectories to reals) of Subramani et al. (ICLR 2024) (our reading of the
-paper's definitions; the paper's body was not checked). The finite-horizon restriction and the
+paper's definitions). The finite-horizon restriction and the
 exact computations (dynamic programming over (state, partial return); enumeration of
 trajectories) are ours.
 
@@ -161,8 +161,7 @@ class InnerNonlinearMR(_Objective):
     computed exactly from :func:`return_distribution`. Restriction (ours): a finite horizon
     :math:`H` (exact for episodic environments absorbed with zero reward within :math:`H`
     steps); the infinite-horizon law of :math:`G_R` is in general not finite. Formalism 5 of
-    Subramani et al. (2024) (our reading of the paper's definition; the paper's body was not
-    checked).
+    Subramani et al. (2024) (our reading of the paper's definition).
 
     Parameters
     ----------
@@ -204,8 +203,7 @@ class TrajectoryFunction(_Objective):
     the sum over the trajectories of positive probability. Restriction (ours): a finite horizon
     :math:`H` and at most :math:`10^5` trajectories (:math:`(S A)^H`); exact for episodic
     environments absorbed within :math:`H` steps when :math:`f` ignores the absorbed tail.
-    Formalism 9 of Subramani et al. (2024) (our reading of the paper's definition; the paper's
-    body was not checked).
+    Formalism 9 of Subramani et al. (2024) (our reading of the paper's definition).
 
     Parameters
     ----------
