@@ -5,7 +5,7 @@ Complexity Gains of Single-Task RL with a Curriculum" (ICML 2023): without a cur
 policy gradient can grow exponentially with the number of states, while a curriculum of contexts
 solved in sequence with ROLLIN's start distribution mu_k = beta d^{pi*_{k-1}} + (1 - beta) mu keeps
 it polynomial. The paper's analysis is for stochastic two-phase entropy-regularised PG and its
-experiments are robotic goal reaching; its body was not read, so no number here is the paper's.
+experiments are robotic goal reaching, so no number here is the paper's.
 
 Our construction: prefrl.curriculum.goal_chain(n, g), a chain with back-to-start ("reset"),
 stay and forward actions, start state 0, reward 1 per step at the goal g, gamma = 0.9. The target
@@ -13,6 +13,14 @@ puts the goal at the end (g = n - 1); the curriculum moves the goal out one stat
 (g = 1, ..., n - 1), warm-starting the logits. The learner is exact entropy-regularised softmax
 policy gradient (tau = 0.1, step 1), stopped when J_tau(mu) >= J*_tau(mu) - 0.1 J*(mu). Runs
 from scratch are capped (censored runs are marked, never extrapolated).
+
+What the proxy shows and what it does not: it reproduces the iteration gap (exponential from
+scratch, polynomial with ROLLIN), not the paper's mechanism. The paper bounds the cost through the
+distribution mismatch between the next stage's optimal occupancy and the roll-in distribution; in
+this chain the mismatch coefficient max_k ||d^{pi*_k}_mu / mu_k||_inf is infinite from scratch and
+with beta = 0 (mu = delta_0), and with beta > 0 it is finite only because mu_k puts mass beta on
+the previous stage's occupancy, so its value scales as 1/beta by construction. It is recorded in
+the numbers (``rollin_*_max_mismatch``) and not made a claim.
 """
 
 from __future__ import annotations
@@ -97,8 +105,6 @@ def claims(numbers: dict) -> list[Claim]:
     # A censored from-scratch run is a lower bound, which only strengthens "grows faster".
     lb_ratio = sc[-1] / r5[-1]
     warm = numbers["rollin_0.0_iterations"][-1] / r5[-1]
-    m0, m1, m5 = (np.asarray(numbers[f"rollin_{b}_max_mismatch"], dtype=float)
-                  for b in (0.0, 0.1, 0.5))
     return [
         Claim("scratch_grows_faster_than_rollin",
               "per two extra states (largest four sizes), iterations from scratch grow by a "
@@ -108,25 +114,21 @@ def claims(numbers: dict) -> list[Claim]:
                "scratch/rollin_at_largest": lb_ratio,
                "scratch_censored_at_largest": not scc[-1]},
               (not np.isfinite(g_sc) or g_sc > g_r) and lb_ratio >= 3.0,
-              paper="exponential vs polynomial in |S| (qualitative; constants unverified)"),
+              paper="exponential vs polynomial in |S| (qualitative; constants unverified)",
+              status="measured", sensitivity=(
+                  "the proxy chain family, the sizes |S| and the mixing beta = 0.5")),
         Claim("rollin_converges",
               "every ROLLIN run (beta in {0.1, 0.5}) reaches epsilon-optimality at every stage "
               "within the cap, at every |S|",
               {str(b): bool(all(numbers[f"rollin_{b}_converged"])) for b in (0.1, 0.5)},
-              all(all(numbers[f"rollin_{b}_converged"]) for b in (0.1, 0.5))),
+              all(all(numbers[f"rollin_{b}_converged"]) for b in (0.1, 0.5)),
+              status="certified"),
         Claim("warm_start_alone_is_not_enough",
               "at the largest |S|, the warm-started curriculum without rollin (beta = 0) costs "
               ">= 2x ROLLIN with beta = 0.5 (our finding in this proxy)",
-              {"beta=0 / beta=0.5 total": warm}, warm >= 2.0),
-        Claim("rollin_mismatch_finite",
-              "the mismatch coefficient max_k ||d^{pi*_k}_mu / mu_k||_inf (stages k >= 1) is "
-              "infinite from scratch and with beta = 0 (mu = delta_0), finite with beta > 0, "
-              "and 5x smaller for beta = 0.5 than for beta = 0.1",
-              {"scratch": numbers["scratch_mismatch"][-1], "beta=0": float(m0[-1]),
-               "beta=0.1": float(m1[-1]), "beta=0.5": float(m5[-1])},
-              bool(np.all(np.isinf(numbers["scratch_mismatch"])) and np.all(np.isinf(m0))
-                   and np.all(np.isfinite(m5)) and np.all(np.isfinite(m1))
-                   and np.allclose(m1 / m5, 5.0, rtol=1e-6))),
+              {"beta=0 / beta=0.5 total": warm}, warm >= 2.0,
+              status="measured", sensitivity=(
+                  "the proxy chain family, the largest |S| and the mixing beta = 0.5")),
     ]
 
 

@@ -134,23 +134,32 @@ def claims(numbers: dict) -> list[Claim]:
     grid_gap = numbers["c_grid_best_at_beta_0.1"] - numbers["c_rlhf_value_at_beta_0.1"]
     return [
         Claim("a_both_reach_optimum", "(a) r* in F, pi* in Pi: V*(RLHF) = V*(DPO) = max V* "
-              "(max error <= 1e-8)", a_err, a_err <= 1e-8, paper="equal"),
+              "(max error <= 1e-8)", a_err, a_err <= 1e-8, paper="equal",
+              status="certified"),
         Claim("b_isomorphic_identical", "(b) isomorphic classes: pi_RLHF = pi_DPO (max |diff| "
-              "<= 1e-8)", b_err, b_err <= 1e-8, paper="identical"),
+              "<= 1e-8)", b_err, b_err <= 1e-8, paper="identical",
+              status="certified"),
         Claim("c_rlhf_never_worse", "(c) r* in F: V*(RLHF) - V*(DPO) >= -1e-9 at every beta",
-              c_min, c_min >= -1e-9, paper="RLHF >= DPO"),
+              c_min, c_min >= -1e-9, paper="RLHF >= DPO",
+              status="certified"),
         Claim("c_strict_gap", "(c) strict gap: min over beta <= 0.1 of V*(RLHF) - V*(DPO) > 0.1",
-              c_small, c_small > 0.1, paper="strict gap (instance not given)"),
+              c_small, c_small > 0.1, paper="strict gap (instance not given)",
+              status="certified"),
         Claim("c_dpo_uniform", "(c) DPO's optimum is uniform for every beta (max |pi - 1/3| "
-              "<= 1e-9)", c_uniform, c_uniform <= 1e-9, paper="theta = 0 for every beta"),
+              "<= 1e-9)", c_uniform, c_uniform <= 1e-9, paper="theta = 0 for every beta",
+              status="certified"),
         Claim("c_rlhf_is_best_in_class", "(c) RLHF attains max over Pi of V* at beta = 0.1 "
-              "(grid check; grid best - RLHF <= 1e-6)", grid_gap, grid_gap <= 1e-6),
+              "(grid check; grid best - RLHF <= 1e-6)", grid_gap, grid_gap <= 1e-6,
+              status="measured", sensitivity=(
+                  "a grid search over the one-parameter class at beta = 0.1: the grid's resolution")),
         Claim("d_dpo_never_worse", "(d) pi* in Pi: V*(RLHF) - V*(DPO) <= 1e-9 at every beta, and "
               "DPO attains max V*", [d_max, d_dpo_opt], d_max <= 1e-9 and d_dpo_opt <= 1e-8,
-              paper="DPO >= RLHF"),
+              paper="DPO >= RLHF",
+              status="certified"),
         Claim("d_strict_gap", "(d) strict gap: V*(DPO) - V*(RLHF) > 0.05 at every beta <= 1",
               float(-np.max(d["gap"][betas <= 1.0])), bool(np.max(d["gap"][betas <= 1.0]) < -0.05),
-              paper="strict gap (instance not given)"),
+              paper="strict gap (instance not given)",
+              status="certified"),
     ]
 
 

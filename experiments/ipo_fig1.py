@@ -67,6 +67,9 @@ def claims(numbers: dict) -> list[Claim]:
             paper=list(QUOTED_IPO_D1[t]),
             holds=bool(np.all(np.abs(mean - exact) <= 4 * se + 1e-12)
                        and np.all(np.abs(exact - QUOTED_IPO_D1[t]) < 5e-5)),
+            status="measured", sensitivity=(
+                "trained over 10 seeds (Adam, lr 0.01, 18000 steps, batches of 9); the tolerance "
+                "is 4 standard errors"),
         ))
     dpo_a = [float(np.asarray(fin[f"dpo/0/tau={t}"]["last_mean"])[0]) for t in TAUS]
     ipo_a = [float(np.asarray(fin[f"ipo/0/tau={t}"]["last_mean"])[0]) for t in TAUS]
@@ -91,6 +94,9 @@ def claims(numbers: dict) -> list[Claim]:
         and all(d > i for d, i in zip(dpo_a, ipo_a))
         and all(np.asarray(ex[f"dpo/0/tau={t}"]).tolist() == [1.0, 0.0, 0.0] for t in TAUS)
         and not any(ex[f"dpo_exists/0/tau={t}"] for t in TAUS),
+        status="measured", sensitivity=(
+            "trained over 10 seeds (Adam, lr 0.01, 18000 steps, batches of 9); the tolerance is 4 "
+            "standard errors"),
     ))
     ok, worst = True, 0.0
     for loss in ("ipo", "dpo"):
@@ -107,6 +113,9 @@ def claims(numbers: dict) -> list[Claim]:
         ours={"max_deviation": round(worst, 5)},
         paper="uniform (text)",
         holds=ok,
+        status="measured", sensitivity=(
+            "trained over 10 seeds (Adam, lr 0.01, 18000 steps, batches of 9); the tolerance is 4 "
+            "standard errors"),
     ))
     return out
 

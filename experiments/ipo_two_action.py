@@ -71,6 +71,7 @@ def claims(numbers: dict) -> list[Claim]:
             ours=round(ours, 6),
             paper=PAPER_IPO[t],
             holds=abs(ours - sig) < 1e-12 and abs(ours - PAPER_IPO[t]) < 5e-5,
+            status="certified",
         ))
     dpo = numbers["dpo_at_paper_taus"]
     out.append(Claim(
@@ -79,6 +80,7 @@ def claims(numbers: dict) -> list[Claim]:
         ours=dpo,
         paper=[1.0, 1.0, 1.0],
         holds=all(v == 1.0 for v in numbers["dpo_pi_y1"]) and not any(numbers["dpo_exists"]),
+        status="certified",
     ))
     tr = numbers["training"]
     ipo_end = np.asarray(tr["ipo"]["pi_y1"])[:, -1]
@@ -91,6 +93,8 @@ def claims(numbers: dict) -> list[Claim]:
         holds=bool(np.all(np.abs(ipo_end - numbers["sigmoid_half_over_tau"]) < 1e-6)
                    and np.all(dpo_end > ipo_end)
                    and np.all(np.diff(np.asarray(tr["dpo"]["log_odds"])[:, -20:], axis=1) > 0)),
+        status="measured", sensitivity=(
+            "full-batch gradient descent: the step size and the run length"),
     ))
     return out
 

@@ -205,34 +205,46 @@ def claims(numbers: dict) -> list[Claim]:
     return [
         Claim("c_online_beats_offline_dpo",
               "(c), beta = 0.3: both online DPO loops end > 0.25 above offline DPO in V*",
-              beat_dpo, beat_dpo > 0.25, paper=None),
+              beat_dpo, beat_dpo > 0.25, paper=None,
+              status="measured", sensitivity=(
+                  "the exact expected-gradient loops' step size and length")),
         Claim("c_online_reaches_rlhf",
               "(c), beta = 0.3: both online loops end within 2e-3 of RLHF (= best in class)",
-              near_rlhf, 0 <= near_rlhf < 2e-3, paper=None),
+              near_rlhf, 0 <= near_rlhf < 2e-3, paper=None,
+              status="measured", sensitivity=(
+                  "the exact expected-gradient loops' step size and length")),
         Claim("c_sampled_runs_escape_uniform",
               "(c), beta = 0.3: sampled online runs (mean over seeds) end > 0.2 above offline DPO",
-              sampled_final, min(sampled_final.values()) - a["v_dpo"] > 0.2, paper=None),
+              sampled_final, min(sampled_final.values()) - a["v_dpo"] > 0.2, paper=None,
+              status="measured", sensitivity="the sampled runs' seeds, batch size and length"),
         Claim("c_rlhf_is_best_in_class",
               "(c): RLHF's V* equals the best in the 1-D class at every beta (max |diff| <= 1e-7)",
-              rlhf_best, rlhf_best <= 1e-7, paper="RLHF attains max over Pi (Shi et al.)"),
+              rlhf_best, rlhf_best <= 1e-7, paper="RLHF attains max over Pi (Shi et al.)",
+              status="certified"),
         Claim("b_online_pilaf_beats_both",
               "(b) isomorphic, both mis-specified: online DPO with PILAF beats RLHF = offline DPO "
               "at every beta (min margin > 1e-3)", b_margin, b_margin > 1e-3,
-              paper="qualitative: 'online DPO with PILAF can beat both' (Shi et al. 2025, Sec. 3)"),
+              paper="qualitative: 'online DPO with PILAF can beat both' (Shi et al. 2025, Sec. 3)",
+              status="certified"),
         Claim("b_pilaf_at_least_on_policy",
               "(b): the PILAF fixed point is at least as good as the on-policy one at every beta",
-              b_pilaf_vs_on, b_pilaf_vs_on >= -1e-12, paper=None),
+              b_pilaf_vs_on, b_pilaf_vs_on >= -1e-12, paper=None,
+              status="certified"),
         Claim("c_pilaf_alignment_is_only_first_order",
               "(c), beta = 0.5: PILAF's fixed point is worse than on-policy's by > 0.05 (strong "
               "policy mis-specification breaks the first-order alignment)", c_loss, c_loss > 0.05,
-              paper=None),
+              paper=None,
+              status="measured", sensitivity=(
+                  "the strength of the policy mis-specification (beta = 0.5) and the loop's length")),
         Claim("near_realisable_on_policy_slope",
               "nearly realisable family: on-policy suboptimality ~ eps^2 (log-log slope in "
-              "[1.8, 2.2])", sl["on-policy"], 1.8 <= sl["on-policy"] <= 2.2, paper=None),
+              "[1.8, 2.2])", sl["on-policy"], 1.8 <= sl["on-policy"] <= 2.2, paper=None,
+              status="measured", sensitivity="the range of eps over which the slope is fitted"),
         Claim("near_realisable_pilaf_slope",
               "nearly realisable family: T-PILAF suboptimality ~ eps^4 (log-log slope in "
               "[3.6, 4.4]): the first-order alignment made visible", sl["pilaf"],
-              3.6 <= sl["pilaf"] <= 4.4, paper=None),
+              3.6 <= sl["pilaf"] <= 4.4, paper=None,
+              status="measured", sensitivity="the range of eps over which the slope is fitted"),
     ]
 
 

@@ -124,6 +124,7 @@ def claims(numbers: dict) -> list[Claim]:
         ours=round(float(numbers["beta_star"]), 9),
         holds=numbers["beta_star"] >= 1.0
         and abs(numbers["beta_star"] - numbers["beta_star_bisection"]) < 1e-9,
+        status="certified",
     )]
     gaps = []
     for i, m in enumerate(mults):
@@ -136,6 +137,8 @@ def claims(numbers: dict) -> list[Claim]:
         ours=max(gaps),
         holds=max(gaps) < 1e-6 and all(numbers["exact_bounded"][i] for i in range(len(mults))
                                        if mults[i] >= 1.0),
+        status="measured", sensitivity=(
+            "gradient ascent's step size and length at each multiple of beta*"),
     ))
     slopes, growth = [], []
     for i, m in enumerate(mults):
@@ -152,6 +155,8 @@ def claims(numbers: dict) -> list[Claim]:
         ours={"max_tail_step_of_log_pi": slopes, "J_growth_second_half": growth},
         holds=all(s < 0 for s in slopes) and all(g > 0 for g in growth)
         and not any(numbers["exact_bounded"][i] for i in range(len(mults)) if mults[i] < 1.0),
+        status="measured", sensitivity=(
+            "gradient ascent's step size and length at each multiple of beta*"),
     ))
     thr = np.asarray(numbers["threshold_vs_alpha"], dtype=float)
     out.append(Claim(
@@ -161,15 +166,17 @@ def claims(numbers: dict) -> list[Claim]:
         ours={"alpha=0": float(thr[0]), "alpha=0.5": float(thr[len(thr) // 2]),
               "alpha=1": float(thr[-1])},
         holds=bool(np.all(np.diff(thr) <= 1e-12)) and abs(thr[0] - numbers["beta_star"]) < 1e-12,
+        status="certified",
     ))
     both = numbers["alpha_half_beta_one"]
     gap = float(np.abs(np.asarray(both["policy"]) - np.asarray(both["notes_formula"])).max())
     out.append(Claim(
-        name="notes_formula_alpha_half",
+        name="closed_form_alpha_half",
         claim="at alpha = 1/2, beta = 1 the maximiser is (alpha a - (1-alpha) d + beta pi_ref) / "
         "(2 alpha - 1 + beta), the Lagrange multiplier being 2 alpha - 1 + beta = 1",
         ours=gap,
         holds=both["bounded"] and gap < 1e-15 and abs(both["multiplier"] - 1.0) < 1e-12,
+        status="certified",
     ))
     return out
 

@@ -107,6 +107,7 @@ def claims(numbers: dict) -> list[Claim]:
             claim="sequential SPO: exploitability of the mixture = Regret(T)/T (max gap <= 1e-12)",
             ours=numbers["max_identity_error"],
             holds=numbers["max_identity_error"] <= 1e-12,
+            status="certified",
         ),
         Claim(
             name="markovian_both_succeed",
@@ -114,6 +115,8 @@ def claims(numbers: dict) -> list[Claim]:
             f"(hard) exploitability <= 1e-6 and SPO's <= {spo_tol}",
             ours={"spo": spo_final[markov], "rm": rm[markov]},
             holds=rm[markov]["hard"] <= 1e-6 and spo_final[markov] <= spo_tol,
+            status="measured", sensitivity=(
+                "the number of sampled trajectories (125), the horizon and the planner"),
         ),
         Claim(
             name="spo_robust_rm_misled",
@@ -123,6 +126,8 @@ def claims(numbers: dict) -> list[Claim]:
             paper="qualitative: SPO robust, reward model misled (MuJoCo, Sec. 5)",
             holds=all(spo_final[n] <= spo_tol and min(rm[n].values()) > 3 * spo_final[n]
                       for n in hard_cases),
+            status="measured", sensitivity=(
+                "the number of sampled trajectories (125), the preference model and the planner"),
         ),
     ]
 

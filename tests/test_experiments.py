@@ -5,7 +5,7 @@ import json
 import pytest
 
 from prefrl.cli import run_experiment
-from prefrl.registry import discover_experiments
+from prefrl.registry import STATUSES, discover_experiments
 
 EXPERIMENTS = sorted(discover_experiments())
 
@@ -20,9 +20,15 @@ def test_experiment_quick_mode_claims_hold(name, tmp_path):
     data = json.loads((tmp_path / f"{name}.json").read_text())
     assert data["quick"] is True
     assert {c["name"] for c in data["claims"]} == {r["name"].split("/", 1)[1] for r in records}
-    # Where the paper gives a number, the JSON records it beside ours.
+    # Where the paper gives a number, the JSON records it beside ours; every claim says what
+    # kind of evidence it is (a checked claim how many instances, a measured one its sensitivity).
     for c in data["claims"]:
         assert "paper" in c and "ours" in c
+        assert c.get("status") in STATUSES, f"{name}/{c['name']} states no status"
+        if c["status"] == "checked":
+            assert isinstance(c.get("instances"), int) and c["instances"] >= 1
+        if c["status"] == "measured":
+            assert c.get("sensitivity")
 
 
 def test_experiment_modules_are_documented():
