@@ -40,7 +40,7 @@ _scale = st.floats(0.05, 10.0)
 def _drifts(draw_clip, alpha, beta):
     return {
         "ppo": (lambda r, A: ppo_drift(r, A, clip=draw_clip), {"clip": draw_clip}),
-        "lpo": (lambda r, A: discovered_drift(r, A, alpha=alpha, alpha_neg=beta),
+        "discovered": (lambda r, A: discovered_drift(r, A, alpha=alpha, alpha_neg=beta),
                 {"alpha": alpha, "alpha_neg": beta}),
     }
 
@@ -92,7 +92,7 @@ def test_known_values_and_branches():
     assert discovered_drift(np.float32([2.0]), np.float32([1.0])).dtype == np.float32
     assert ppo_drift(np.float32([2.0]), np.float32([1.0])).dtype == np.float32
     # any shape
-    assert drift_objective(np.ones((2, 3)), np.ones((2, 3)), "lpo").shape == (2, 3)
+    assert drift_objective(np.ones((2, 3)), np.ones((2, 3)), "discovered").shape == (2, 3)
 
 
 def _away_from_kinks(r, A, clip, alpha, beta):
@@ -109,7 +109,7 @@ def test_gradients_vs_finite_differences(pair, clip, alpha, beta):
     if r.size == 0:
         return
     cases = [("ppo_drift", {"clip": clip}), ("discovered_drift", {"alpha": alpha, "alpha_neg": beta}),
-             ("drift_objective", {"drift": "lpo", "alpha": alpha, "alpha_neg": beta}),
+             ("drift_objective", {"drift": "discovered", "alpha": alpha, "alpha_neg": beta}),
              ("drift_objective", {"drift": "ppo", "clip": clip})]
     for name, opts in cases:
         fn = getattr(losses, name)
@@ -128,7 +128,7 @@ def test_torch_twins_values_and_autograd(pair, clip, alpha, beta):
     r, A = pair
     cases = [("ppo_drift", {"clip": clip}), ("discovered_drift", {"alpha": alpha, "alpha_neg": beta}),
              ("drift_objective", {"drift": "ppo", "clip": clip}),
-             ("drift_objective", {"drift": "lpo", "alpha": alpha, "alpha_neg": beta})]
+             ("drift_objective", {"drift": "discovered", "alpha": alpha, "alpha_neg": beta})]
     for name, opts in cases:
         want, (g_r, g_A) = value_and_grad(name, r, A, **opts)
         tr = torch.tensor(r, requires_grad=True)
@@ -177,7 +177,7 @@ def _improve(Q, pi, drift, **opts):
 def test_mirror_step_improves_a_bandit(Q, w):
     """Kuba et al. (2022), Thm 3.2: a mirror-learning step never lowers the expected reward."""
     pi = w / w.sum()
-    for drift, opts in (("ppo", {"clip": 0.2}), ("lpo", {})):
+    for drift, opts in (("ppo", {"clip": 0.2}), ("discovered", {})):
         new = _improve(Q, pi, drift, **opts)
         assert new @ Q >= pi @ Q - 1e-9, drift
 
@@ -200,7 +200,7 @@ def test_validation_errors():
     with pytest.raises(ValueError, match="drift"):
         drift_objective([1.0], [1.0], "trpo")
     with pytest.raises(ValueError, match="clip"):
-        drift_objective([1.0], [1.0], "lpo", clip=0.2)
+        drift_objective([1.0], [1.0], "discovered", clip=0.2)
     with pytest.raises(ValueError, match="ratio"):
         tl.discovered_drift(torch.tensor([0.0]), torch.tensor([1.0]))
     with pytest.raises(ValueError, match="advantages"):
@@ -209,35 +209,54 @@ def test_validation_errors():
         tl.drift_objective([1.0], [1.0], "nope")
 
 
-def test_lpo_old_keyword_beta_still_works_and_warns():
-    """LPO's beta is now alpha_neg (beta in prefrl is the KL weight): the old keyword warns."""
+def test_discovered_drift_old_keyword_beta_still_works_and_warns():
+    """The discovered drift's beta is now alpha_neg (beta is prefrl's KL weight): it warns."""
     r, A = [0.5, 2.0], [-1.0, -1.0]
     want = discovered_drift(r, A, alpha_neg=0.3)
     with pytest.warns(DeprecationWarning, match="alpha_neg"):
         np.testing.assert_array_equal(discovered_drift(r, A, beta=0.3), want)
     with pytest.warns(DeprecationWarning, match="alpha_neg"):
-        np.testing.assert_array_equal(drift_objective(r, A, "lpo", beta=0.3),
-                                      drift_objective(r, A, "lpo", alpha_neg=0.3))
+        np.testing.assert_array_equal(drift_objective(r, A, "discovered", beta=0.3),
+                                      drift_objective(r, A, "discovered", alpha_neg=0.3))
     with pytest.warns(DeprecationWarning, match="alpha_neg"):
         np.testing.assert_array_equal(value_and_grad("discovered_drift", r, A, beta=0.3).values, want)
     with pytest.warns(DeprecationWarning, match="alpha_neg"):
         np.testing.assert_array_equal(tl.discovered_drift(r, A, beta=0.3).numpy(), want)
     with pytest.warns(DeprecationWarning, match="alpha_neg"):
-        tl.drift_objective(r, A, "lpo", beta=0.3)
+        tl.drift_objective(r, A, "discovered", beta=0.3)
     with pytest.raises(TypeError, match="alpha_neg"):
         discovered_drift(r, A, beta=0.3, alpha_neg=0.3)
 
 
 def test_lpo_drift_is_a_deprecated_alias_of_discovered_drift():
-    """Lu et al. (2022) call the closed form DPO (Discovered Policy Optimisation); LPO is learned."""
+    """Lu et al. (2022) call the closed form DPO (Discovered Policy Optimisation); LPO is learned.
+
+    The former name ``lpo_drift`` is the same function, served with a DeprecationWarning, in each
+    module that exported it; the registry name and the drift option ``"lpo"`` still resolve.
+    """
+    import importlib
+
     r, A = np.array([0.5, 1.5, 3.0]), np.array([-1.0, 2.0, 2.0])
-    from prefrl.losses import lpo_drift
+    for module, new in (("prefrl.losses", discovered_drift),
+                        ("prefrl.losses.drift", discovered_drift),
+                        ("prefrl.torch.losses", tl.discovered_drift),
+                        ("prefrl.torch.drift", tl.discovered_drift)):
+        mod = importlib.import_module(module)
+        with pytest.warns(DeprecationWarning, match="discovered_drift"):
+            old = mod.lpo_drift
+        assert old is new, module
+        assert "lpo_drift" not in getattr(mod, "__all__", ())
     with pytest.warns(DeprecationWarning, match="discovered_drift"):
-        np.testing.assert_array_equal(lpo_drift(r, A, alpha=1.5), discovered_drift(r, A, alpha=1.5))
+        from prefrl.losses import lpo_drift
+    np.testing.assert_array_equal(lpo_drift(r, A, alpha=1.5), discovered_drift(r, A, alpha=1.5))
+    assert losses.LOSSES["lpo_drift"] is losses.LOSSES["discovered_drift"]
     np.testing.assert_array_equal(value_and_grad("lpo_drift", r, A).values,
                                   value_and_grad("discovered_drift", r, A).values)
-    np.testing.assert_array_equal(drift_objective(r, A, "lpo"), drift_objective(r, A, "discovered"))
-    tl = pytest.importorskip("prefrl.torch.losses")
-    with pytest.warns(DeprecationWarning, match="discovered_drift"):
-        out = tl.lpo_drift(r, A).numpy()
-    np.testing.assert_allclose(out, discovered_drift(r, A), rtol=1e-12)
+    with pytest.warns(DeprecationWarning, match="'discovered'"):
+        old = drift_objective(r, A, "lpo", alpha_neg=0.3)
+    np.testing.assert_array_equal(old, drift_objective(r, A, "discovered", alpha_neg=0.3))
+    with pytest.warns(DeprecationWarning, match="'discovered'"):
+        old_t = tl.drift_objective(r, A, "lpo").numpy()
+    np.testing.assert_allclose(old_t, drift_objective(r, A, "discovered"), rtol=1e-12)
+    with pytest.raises(AttributeError, match="no_such_drift"):
+        losses.no_such_drift  # noqa: B018

@@ -340,7 +340,7 @@ def _ppo_drift(r, A, e):  # Lu et al. 2022, Sec. 3
     return max(mp.mpf(0), (r - min(max(r, 1 - e), 1 + e)) * A)
 
 
-def _lpo_drift(r, A, al, an):  # Lu et al. 2022, Eq. 7 (LPO)
+def _discovered_drift(r, A, al, an):  # Lu et al. 2022, Eq. 7 (the discovered drift)
     if A >= 0:
         x = (r - 1) * A
         return max(mp.mpf(0), x - al * mp.tanh(x / al))
@@ -352,14 +352,14 @@ def f_ppo_drift(a, kw, o):
     return [_ppo_drift(r, A, o["clip"]) for r, A in zip(*a)]
 
 
-def f_lpo_drift(a, kw, o):
-    return [_lpo_drift(r, A, o["alpha"], o["alpha_neg"]) for r, A in zip(*a)]
+def f_discovered_drift(a, kw, o):
+    return [_discovered_drift(r, A, o["alpha"], o["alpha_neg"]) for r, A in zip(*a)]
 
 
 def f_drift_objective(a, kw, o):  # Kuba et al. 2022, Def. 3.1: J = r A - f
     if o["drift"] == "ppo":
         return [r * A - _ppo_drift(r, A, o.get("clip", 0.2)) for r, A in zip(*a)]
-    return [r * A - _lpo_drift(r, A, o.get("alpha", 2), o.get("alpha_neg", mp.mpf("0.6")))
+    return [r * A - _discovered_drift(r, A, o.get("alpha", 2), o.get("alpha_neg", mp.mpf("0.6")))
             for r, A in zip(*a)]
 
 
@@ -375,7 +375,7 @@ FORMULAS = {
     "aggregate": f_aggregate, "ppo_clip_loss": f_ppo, "cispo_loss": f_cispo,
     "grpo_advantages": f_grpo, "rloo_advantages": f_rloo,
     "reinforce_pp_advantages": f_reinforce_pp, "remax_advantages": f_remax,
-    "ppo_drift": f_ppo_drift, "discovered_drift": f_lpo_drift, "lpo_drift": f_lpo_drift,
+    "ppo_drift": f_ppo_drift, "discovered_drift": f_discovered_drift, "lpo_drift": f_discovered_drift,
     "drift_objective": f_drift_objective,
 }
 

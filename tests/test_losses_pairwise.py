@@ -326,12 +326,18 @@ def test_renamed_keywords_still_work_and_warn():
 @pytest.mark.parametrize("eps, margin", [("EXO_EPSILON_TRL", np.log(999.0)),
                                          ("EXO_EPSILON_AUTHORS", 10.0)])
 def test_exo_pair_stationary_margin_for_both_epsilons(eps, margin):
-    """The EXO pair loss is minimised where beta * margin = log((1 - eps) / eps)."""
+    """The EXO pair loss is minimised where beta * margin = log((1 - eps) / eps): log 999 = 6.9068
+    for TRL's 1e-3, exactly 10 for the authors' sigma(-10) = 4.54e-5."""
     from prefrl import losses
     e = getattr(losses, eps)
-    h = np.log((1 - e) / e)
-    assert h == pytest.approx(margin, abs=0.01)
-    values, grads = losses.value_and_grad("exo_pair", [h], [0.0], [0.0], [0.0], beta=1.0,
-                                          label_smoothing=e)
-    assert abs(grads[0][0]) < 1e-12 and values[0] < 1e-12
-    assert losses.exo_pair([h + 1], [0.0], [0.0], [0.0], beta=1.0, label_smoothing=e)[0] > 1e-6
+    assert np.log((1 - e) / e) == pytest.approx(margin, rel=1e-12)
+    assert (e == 1e-3) if eps == "EXO_EPSILON_TRL" else (4.5e-5 < e < 4.55e-5)
+    for beta in (1.0, 0.1):
+        h = margin / beta
+        values, grads = losses.value_and_grad("exo_pair", [h], [0.0], [0.0], [0.0], beta=beta,
+                                              label_smoothing=e)
+        assert abs(grads[0][0]) < 1e-12 and values[0] < 1e-12
+        for off in (-0.5, 0.5):  # the minimum is strict: either side costs more
+            assert losses.exo_pair([h + off / beta], [0.0], [0.0], [0.0], beta=beta,
+                                   label_smoothing=e)[0] > 1e-6
+    assert losses.exo_pair.__kwdefaults__["label_smoothing"] == losses.EXO_EPSILON_TRL

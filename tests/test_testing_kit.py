@@ -194,5 +194,5 @@ def test_kit_covers_every_registered_loss():
     from prefrl.testing import check_loss  # noqa: F401  (the parts themselves: test_losses_families)
 
     assert set(SPECS) == set(losses.LOSSES)
-    for name in ("ppo_drift", "lpo_drift", "drift_objective"):
+    for name in ("ppo_drift", "discovered_drift", "lpo_drift", "drift_objective"):
         assert SPECS[name]["kind"] == "ratio" and SPECS[name]["arrays"] == ("ratio", "advantages")

@@ -21,8 +21,9 @@ The map of the package (private files; every name is imported from ``prefrl.loss
                                   2023), :func:`robust_dpo` (Chowdhury et al. 2024),
                                   :func:`sigmoid_norm` (Lambert et al. 2024)
 ``_margin.py``                    :func:`ipo` (Azar et al. 2024), :func:`hinge` (Zhao et al.
-                                  2023), :func:`exo_pair` (Ji et al. 2024), :func:`discopop`
-                                  (Lu et al. 2024)
+                                  2023), :func:`exo_pair` (Ji et al. 2024) and its two
+                                  smoothings :data:`EXO_EPSILON_TRL`,
+                                  :data:`EXO_EPSILON_AUTHORS`, :func:`discopop` (Lu et al. 2024)
 ``_anchored.py``                  :func:`nca_pair` (Chen et al. 2024), :func:`bco_pair` (Jung et
                                   al. 2024), :func:`apo_zero`, :func:`apo_down`
                                   (D'Oosterlinck et al. 2024)
@@ -45,8 +46,9 @@ The map of the package (private files; every name is imported from ``prefrl.loss
 ``_surrogates.py``                :func:`aggregation_weights`, :func:`aggregate`,
                                   :func:`ppo_clip_loss` (Schulman et al. 2017; GSPO, Zheng et
                                   al. 2025), :func:`cispo_loss` (MiniMax 2025)
-``_drift.py``                     :func:`ppo_drift`, :func:`discovered_drift`,
-                                  :func:`drift_objective` (Kuba et al. 2022; Lu et al. 2022)
+``_drift.py``                     :func:`ppo_drift`, :func:`discovered_drift` (formerly
+                                  ``lpo_drift``), :func:`drift_objective` (Kuba et al. 2022;
+                                  Lu et al. 2022)
 ``checks.py`` (public)            option checks shared with the torch twins, and the option
                                   lists ``F_DIVERGENCES``, ``KL_KINDS``, ``AGGREGATION_MODES``
 ================================  =============================================================
@@ -61,6 +63,7 @@ array([0.])
 
 from __future__ import annotations
 
+from .._deprecation import deprecated_names
 from . import checks  # noqa: F401  (a public submodule, documented on its own)
 from ._advantages import (
     grpo_advantages,
@@ -71,7 +74,7 @@ from ._advantages import (
 from ._anchored import apo_down, apo_zero, bco_pair, nca_pair
 from ._aot import aot, aot_unpaired
 from ._dpo import cdpo, dpo, robust_dpo, sigmoid_norm
-from ._drift import discovered_drift, drift_objective, lpo_drift, ppo_drift
+from ._drift import discovered_drift, drift_objective, ppo_drift
 from ._kl import kl_estimate
 from ._listwise import dpo_k, exo, plackett_luce_dpo
 from ._margin import EXO_EPSILON_AUTHORS, EXO_EPSILON_TRL, discopop, exo_pair, hinge, ipo
@@ -106,6 +109,12 @@ from . import drift, listwise, pairwise, policy_gradient, unpaired  # noqa: F401
 sigmoid = dpo
 robust = robust_dpo
 
+# The former name of discovered_drift (Lu et al. 2022 call LPO their learned drift, and the closed
+# form distilled from it DPO, Discovered Policy Optimisation): served with a DeprecationWarning.
+__getattr__ = deprecated_names(__name__, {
+    "lpo_drift": ("prefrl.losses.discovered_drift", lambda: discovered_drift),
+})
+
 __all__ = [
     "EXO_EPSILON_AUTHORS",
     "EXO_EPSILON_TRL",
@@ -139,7 +148,6 @@ __all__ = [
     "kl_estimate",
     "kto",
     "kto_reference_point",
-    "lpo_drift",
     "nca_pair",
     "orpo",
     "plackett_luce_dpo",

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._deprecation import renamed_parameters, warn_deprecated
+from .._deprecation import renamed_parameters
 from .._validation import check_in_range, check_positive
 from ._math import check_finite, common
 from ._registry import ValueAndGrad, register_loss
 from .checks import check_drift
 
-__all__ = ["discovered_drift", "drift_objective", "lpo_drift", "ppo_drift"]
+__all__ = ["discovered_drift", "drift_objective", "ppo_drift"]
 
 
 def _inputs(ratio, advantages):
@@ -105,7 +105,7 @@ def ppo_drift(ratio, advantages, clip=0.2):
     return _ppo_drift_vg(ratio, advantages, clip=clip).values
 
 
-def _lpo_parts(r, A, alpha, alpha_neg):
+def _discovered_parts(r, A, alpha, alpha_neg):
     """Per entry: the argument x, its scale, dx/dr and dx/dA of the branch A selects."""
     pos = A >= 0
     with np.errstate(divide="ignore"):
@@ -123,7 +123,7 @@ def _discovered_drift_vg(ratio, advantages, *, alpha=2.0, alpha_neg=0.6):
     alpha = check_positive(alpha, "alpha")
     alpha_neg = check_positive(alpha_neg, "alpha_neg")
     with np.errstate(over="ignore", invalid="ignore"):
-        x, scale, dx_dr, dx_dA = _lpo_parts(r, A, alpha, alpha_neg)
+        x, scale, dx_dr, dx_dA = _discovered_parts(r, A, alpha, alpha_neg)
         t = np.tanh(x / scale)
         g = x - scale * t
         f = np.maximum(g, 0).astype(r.dtype)
@@ -185,23 +185,6 @@ def discovered_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6):
     True
     """
     return _discovered_drift_vg(ratio, advantages, alpha=alpha, alpha_neg=alpha_neg).values
-
-
-def lpo_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6, **kwargs):
-    """Deprecated name of :func:`discovered_drift` (Lu et al. 2022 call LPO their learned drift).
-
-    Examples
-    --------
-    >>> import warnings
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     lpo_drift([3.0], [2.0]).round(4)
-    array([2.0719])
-    """
-    warn_deprecated("prefrl.losses.lpo_drift is deprecated, use discovered_drift (Lu et al. 2022 "
-                    "call the closed-form drift DPO, Discovered Policy Optimisation; LPO is their "
-                    "learned drift)")
-    return discovered_drift(ratio, advantages, alpha, alpha_neg, **kwargs)
 
 
 #: drift name -> value-and-gradient function (the options are those of checks.DRIFTS)

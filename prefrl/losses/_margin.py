@@ -25,13 +25,15 @@ from ._registry import register_loss
 
 __all__ = ["EXO_EPSILON_AUTHORS", "EXO_EPSILON_TRL", "discopop", "exo_pair", "hinge", "ipo"]
 
-#: EXO's label smoothing in TRL (``loss_type="exo_pair"``, default ``label_smoothing=1e-3``):
-#: the default of :func:`exo_pair`; stationary margin :math:`\beta h = \log(999) \approx 6.91`.
+#: EXO's label smoothing in TRL (``loss_type="exo_pair"``; TRL <= 0.28 replaced
+#: ``label_smoothing=0`` by 1e-3): the default of :func:`exo_pair`; stationary margin
+#: :math:`\beta h = \log 999 \approx 6.9068`.
 EXO_EPSILON_TRL = 1e-3
 
-#: EXO's label smoothing in the authors' public code, about 4.5e-5: stationary margin
-#: :math:`\beta h = \log((1-\varepsilon)/\varepsilon) \approx 10.0`.
-EXO_EPSILON_AUTHORS = 4.5e-5
+#: EXO's label smoothing in the authors' public implementation: its ``exo-pref`` labels are the
+#: log-weights 0 (chosen) and -10 (rejected), i.e. :math:`\varepsilon = \sigma(-10) =
+#: 1/(1+e^{10}) \approx 4.5398\times 10^{-5}`; stationary margin :math:`\beta h = 10` exactly.
+EXO_EPSILON_AUTHORS = float(1.0 / (1.0 + np.exp(10.0)))
 
 
 def _hinge_vg(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *, beta,
@@ -153,7 +155,7 @@ def _exo_vg(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, 
 
 
 @register_loss("exo_pair", kind="pair", gradient=_exo_vg,
-               defaults=dict(beta=0.1, label_smoothing=1e-3), families=("pairwise",))
+               defaults=dict(beta=0.1, label_smoothing=EXO_EPSILON_TRL), families=("pairwise",))
 @core.doc
 def exo_pair(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *, beta,
              label_smoothing=EXO_EPSILON_TRL, f_divergence="reverse_kl", f_alpha=0.5):
@@ -170,10 +172,11 @@ def exo_pair(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
     equals TRL 1.16 ``loss_type="exo_pair"``.
 
     The smoothing :math:`\varepsilon` sets how far the pair is pushed apart, and two values are in
-    use: TRL's default :data:`EXO_EPSILON_TRL` = 1e-3 (prefrl's default; stationary margin
-    :math:`\log 999 \approx 6.91`) and about :data:`EXO_EPSILON_AUTHORS` = 4.5e-5 in the authors'
-    code (margin :math:`\approx 10.0`). The paper's text does not state it; pass the one of the
-    trainer you compare with.
+    use: TRL's :data:`EXO_EPSILON_TRL` = 1e-3 (prefrl's default; stationary margin
+    :math:`\log 999 \approx 6.91`) and the authors' implementation's
+    :data:`EXO_EPSILON_AUTHORS` = :math:`\sigma(-10) \approx 4.54\times 10^{-5}` (labels with
+    log-weights 0 and -10; stationary margin exactly 10). The paper's text does not state
+    :math:`\varepsilon`; pass the one of the trainer you compare with.
 
     Parameters
     ----------
@@ -189,8 +192,8 @@ def exo_pair(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
     >>> h = np.log(0.9 / 0.1)
     >>> exo_pair([h], [0.0], [0.0], [0.0], beta=1.0, label_smoothing=0.1).round(12)
     array([0.])
-    >>> [round(float(np.log((1 - e) / e)), 2) for e in (EXO_EPSILON_TRL, EXO_EPSILON_AUTHORS)]
-    [6.91, 10.0]
+    >>> [round(float(np.log((1 - e) / e)), 4) for e in (EXO_EPSILON_TRL, EXO_EPSILON_AUTHORS)]
+    [6.9068, 10.0]
     """
     return _exo_vg(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=beta,
                    label_smoothing=label_smoothing, f_divergence=f_divergence,

@@ -143,8 +143,9 @@ def rebel(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *,
     with :math:`\pi_t` the previous iterate (passed as the "reference" log-probs) and :math:`\eta`
     the step size. Gao et al. (2024), "REBEL: Reinforcement Learning via Regressing Relative
     Rewards", Algorithm 1 (the least-squares regression of relative rewards, as in
-    :func:`prefrl.games.rebel`), which writes :math:`(h/\eta - \Delta R)^2 = \ell/\eta^2`; the minimiser is the
-    same, at :math:`h = \eta\,\Delta R` (a mirror-descent step).
+    :func:`prefrl.games.rebel`), which writes :math:`(h/\eta - \Delta R)^2 = \ell/\eta^2`; the
+    minimiser is the same, at :math:`h = \eta\,\Delta R` (a mirror-descent step), and
+    :math:`\ell` itself is the form the authors' released implementation minimises.
 
     Parameters
     ----------
@@ -195,11 +196,15 @@ def dno(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, *, b
     Optimization", Alg. 1 (line 4) and Eq. 11-12 (the regression of the implicit reward onto the
     preference function, written as a binary cross-entropy), as in :func:`prefrl.games.dno_loss`.
     ``beta`` is the paper's temperature :math:`\eta` (the KL weight of DNO's soft policy
-    iteration).
+    iteration :math:`\pi_{t+1} \propto \pi_t e^{r_t/\eta}`), and the "reference" log-probs
+    are those of the previous iterate :math:`\pi_t`.
 
     Parameters
     ----------
-    {params}
+    {arrays}
+    beta : float > 0
+        DNO's temperature, the paper's :math:`\eta`, under the name every pairwise loss of
+        :mod:`prefrl.losses` (and :func:`prefrl.games.dno`) gives its KL weight.
     chosen_rewards, rejected_rewards : array, shape (n,)
         Rewards defining the soft label (constants).
 

@@ -56,9 +56,13 @@ AGGREGATION_MODES = ("token-mean", "token-sum", "seq-mean-token-sum", "seq-mean-
 SEQUENCE_REDUCTIONS = ("sum", "mean", "sum-norm")
 
 #: drift name -> the names of its options (:func:`prefrl.losses.drift_objective`)
-DRIFTS = {"ppo": ("clip",), "discovered": ("alpha", "alpha_neg"), "lpo": ("alpha", "alpha_neg")}
+DRIFTS = {"ppo": ("clip",), "discovered": ("alpha", "alpha_neg")}
 
-_DRIFT_RENAMED = {"discovered": {"beta": "alpha_neg"}, "lpo": {"beta": "alpha_neg"}}
+# former drift names, accepted with a DeprecationWarning: Lu et al. (2022) call the closed-form
+# drift DPO (Discovered Policy Optimisation); LPO is the learned drift it was distilled from
+_DRIFT_ALIASES = {"lpo": "discovered"}
+
+_DRIFT_RENAMED = {"discovered": {"beta": "alpha_neg"}}
 
 
 def check_f_divergence(f_divergence, f_alpha) -> None:
@@ -191,16 +195,20 @@ def check_ppo_options(clip_low, clip_high, dual_clip, level) -> tuple[float, flo
 def check_drift(drift, options: dict, *, stacklevel: int = 4) -> dict:
     """Check a drift name (a key of :data:`DRIFTS`) and its options; returns the options.
 
-    The LPO option ``beta`` is now ``alpha_neg`` (``beta`` in prefrl is the KL weight): it is
-    accepted with a DeprecationWarning.
+    The former name ``"lpo"`` of ``"discovered"`` and the option ``beta`` of ``"discovered"``, now
+    ``alpha_neg`` (``beta`` in prefrl is the KL weight), are accepted with a DeprecationWarning.
 
     Examples
     --------
-    >>> check_drift("lpo", {"alpha": 1.0})
+    >>> check_drift("discovered", {"alpha": 1.0})
     {'alpha': 1.0}
     """
-    if not isinstance(drift, str) or drift not in DRIFTS:
+    if not isinstance(drift, str) or drift not in (*DRIFTS, *_DRIFT_ALIASES):
         raise ValueError(f"drift must be one of {sorted(DRIFTS)}, got {drift!r}")
+    if drift in _DRIFT_ALIASES:
+        warn_deprecated(f"drift_objective(): drift {drift!r} is deprecated, use "
+                        f"{_DRIFT_ALIASES[drift]!r}", stacklevel=stacklevel)
+        drift = _DRIFT_ALIASES[drift]
     options = dict(options)
     for old, new in _DRIFT_RENAMED.get(drift, {}).items():
         if old in options:

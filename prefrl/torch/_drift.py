@@ -1,6 +1,6 @@
 r"""Torch twins of the mirror-learning drifts (``_drift`` of :mod:`prefrl.losses`):
-:func:`ppo_drift`, :func:`discovered_drift` (formerly ``lpo_drift``) and :func:`drift_objective` (Kuba et al. 2022; Lu et al.
-2022, "Discovered Policy Optimisation").
+:func:`ppo_drift`, :func:`discovered_drift` (formerly ``lpo_drift``) and :func:`drift_objective`
+(Kuba et al. 2022; Lu et al. 2022, "Discovered Policy Optimisation").
 
 Same names, signatures and defaults; tensors in (float32 or float64, any device), tensors out,
 differentiable by autograd. Their docstrings are the numpy twins' (adopted by
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import torch
 
-from .._deprecation import renamed_parameters, warn_deprecated
+from .._deprecation import renamed_parameters
 from .._validation import check_in_range, check_positive
 from ..losses.checks import check_drift
 from ._core import finite, same
 
-__all__ = ["discovered_drift", "drift_objective", "lpo_drift", "ppo_drift"]
+__all__ = ["discovered_drift", "drift_objective", "ppo_drift"]
 
 
 def _inputs(ratio, advantages):
@@ -67,24 +67,6 @@ def discovered_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6):
     f_pos = torch.relu(x_pos - alpha * torch.tanh(x_pos / alpha))
     f_neg = torch.relu(x_neg - alpha_neg * torch.tanh(x_neg / alpha_neg))
     return _finite(torch.where(pos, f_pos, f_neg), "discovered_drift")
-
-
-def lpo_drift(ratio, advantages, alpha=2.0, alpha_neg=0.6, **kwargs):
-    """Deprecated name of :func:`discovered_drift`.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> from prefrl.torch import losses as tl
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     tl.lpo_drift([3.0], [2.0]).round(decimals=4)
-    tensor([2.0719], dtype=torch.float64)
-    """
-    warn_deprecated("prefrl.torch.losses.lpo_drift is deprecated, use discovered_drift (Lu et al. "
-                    "2022 call the closed-form drift DPO, Discovered Policy Optimisation; LPO is "
-                    "their learned drift)")
-    return discovered_drift(ratio, advantages, alpha, alpha_neg, **kwargs)
 
 
 _DRIFTS = {"ppo": ppo_drift, "discovered": discovered_drift, "lpo": discovered_drift}

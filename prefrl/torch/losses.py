@@ -20,8 +20,9 @@ REINFORCE++, ReMax advantages; KL estimators; aggregation; PPO/GSPO, CISPO), ``_
 from __future__ import annotations
 
 from .. import losses as _np_losses
+from .._deprecation import deprecated_names
 from ._core import adopt_docs
-from ._drift import discovered_drift, drift_objective, lpo_drift, ppo_drift
+from ._drift import discovered_drift, drift_objective, ppo_drift
 from ._families import dpo_k, dro, exo, kto, kto_reference_point, plackett_luce_dpo, pmpo
 from ._pairwise import (
     aot,
@@ -85,7 +86,6 @@ __all__ = [
     "kl_estimate",
     "kto",
     "kto_reference_point",
-    "lpo_drift",
     "nca_pair",
     "orpo",
     "plackett_luce_dpo",
@@ -109,6 +109,12 @@ adopt_docs([globals()[name] for name in __all__ if name not in ("PAIRWISE", "REF
 # the other names of two losses (TRL's loss types), importable, documented under their own name
 sigmoid = dpo
 robust = robust_dpo
+
+# The former name of discovered_drift (Lu et al. 2022 call LPO their learned drift, and the closed
+# form distilled from it DPO, Discovered Policy Optimisation): served with a DeprecationWarning.
+__getattr__ = deprecated_names(__name__, {
+    "lpo_drift": ("prefrl.torch.losses.discovered_drift", lambda: discovered_drift),
+})
 
 #: name -> torch twin, the keys of :data:`prefrl.losses.PAIRWISE`
 PAIRWISE = {name: globals()[fn.__name__] for name, fn in _np_losses.PAIRWISE.items()}
