@@ -193,7 +193,80 @@ def _document_private_constants(app, what, name, obj, options, lines):
         lines += [""] + [f"   {line}" if line.strip() else "" for line in text.split("\n")]
 
 
+# ``.. prefrl-claims:: NAME`` renders the claims of a figure from paper_figures/NAME.json: each
+# claim with the kind of evidence it is (certified, checked on N instances, argued, measured,
+# qualitative), our number, the paper's and whether it holds. The theory pages put one under each
+# figure, so the evidence is read where the figure is.
+
+_FIGURES = Path(__file__).resolve().parents[1] / "paper_figures"
+
+
+def _short(value, width=60):
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _evidence(c):
+    status = c.get("status") or "unstated"
+    if status == "checked" and c.get("instances"):
+        return f"checked on {c['instances']} instance{'s' if c['instances'] != 1 else ''}"
+    if status == "measured" and c.get("sensitivity"):
+        return f"measured ({c['sensitivity']})"
+    return status
+
+
+def _claims_directive():
+    import json
+
+    from docutils import nodes
+    from docutils.parsers.rst import Directive
+
+    class ClaimsTable(Directive):
+        required_arguments = 1
+        has_content = False
+
+        def run(self):
+            name = self.arguments[0]
+            path = _FIGURES / f"{name}.json"
+            env = self.state.document.settings.env
+            env.note_dependency(str(path))
+            data = json.loads(path.read_text(encoding="utf-8"))
+            header = ("claim", "evidence", "ours", "paper's", "holds")
+            table = nodes.table(classes=["prefrl-claims"])
+            group = nodes.tgroup(cols=len(header))
+            table += group
+            for width in (40, 24, 14, 14, 8):
+                group += nodes.colspec(colwidth=width)
+
+            def row(cells):
+                r = nodes.row()
+                for cell in cells:
+                    entry = nodes.entry()
+                    entry += nodes.paragraph(text=cell)
+                    r += entry
+                return r
+
+            head = nodes.thead()
+            head += row(header)
+            group += head
+            body = nodes.tbody()
+            for c in data["claims"]:
+                paper = "-" if c.get("paper") is None else _short(c["paper"], 40)
+                body += row((c["claim"], _evidence(c), _short(c["ours"], 40), paper,
+                             "yes" if c["holds"] else "NO"))
+            group += body
+            title = nodes.title(text=f"Claims of {name} and their evidence "
+                                     f"(from paper_figures/{name}.json)")
+            table.insert(0, title)
+            return [table]
+
+    return ClaimsTable
+
+
 def setup(app):
+    app.add_directive("prefrl-claims", _claims_directive())
     app.connect("autodoc-process-docstring", _document_private_constants)
     app.connect("doctree-read", _record_anchors)
     app.connect("env-purge-doc", _purge_anchors)

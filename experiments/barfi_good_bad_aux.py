@@ -1,4 +1,4 @@
-"""BARFI on an exact tabular gridworld: a bad auxiliary reward is switched off, a good one is kept.
+"""BARFI on an exact tabular gridworld: a bad auxiliary reward is switched off, a good one turned on.
 
 Our tabular reproduction of the *qualitative* claim of Gupta et al. (2023), "Behavior Alignment via
 Reward Function Optimization" (NeurIPS 2023): bi-level optimisation of the reward the agent is
@@ -14,7 +14,12 @@ paper's. Our construction mimics its gridworld's auxiliary rewards:
   r_phi = w_p r_p + w_aux r_aux (the form r_phi = phi1 r_p + phi2 r_aux, our reading of the
   paper, unverified), and the outer loop is gradient ascent on J(theta*(phi)) from the naive
   phi = (1, 1), with the exact implicit gradient, the Neumann estimate (K = 5, as in the paper's
-  code as we read it, unverified) and the first-order estimate.
+  code as we read it, unverified) and the first-order estimate; and, for each auxiliary reward,
+  exact BARFI started without it, phi = (1, 0).
+
+With an exact inner solve the naive start is already good for the helpful reward (its outer
+gradient there is of order 1e-3), so BARFI's use of a good heuristic shows when it starts
+without it: it turns the auxiliary weight on.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from prefrl.mdp import envs
 from prefrl.plotting import new_figure, save_figure
 from prefrl.registry import Claim
 
-TITLE = "BARFI on an exact gridworld: the bad auxiliary reward is switched off, the good one kept"
+TITLE = ("BARFI on an exact gridworld: the bad auxiliary reward is switched off, the good one "
+         "turned on")
 PAPER = ("Gupta et al. 2023 (BARFI), NeurIPS, the good/bad auxiliary-reward experiments "
          "(tabular reproduction; our construction, not the paper's numbers)")
 
@@ -92,6 +98,10 @@ def run(quick: bool = False, seed: int = 0) -> dict:
             res = outer_ascent(prob, [1.0, 1.0], steps, lr=0.3, method=m, n_terms=5)
             out[f"{name}_{m}_values"] = res.values
             out[f"{name}_{m}_params"] = res.params
+        # BARFI started without the auxiliary reward, phi = (1, 0): does it turn it on?
+        res = outer_ascent(prob, [1.0, 0.0], steps, lr=0.3, method="implicit")
+        out[f"{name}_from_primary_values"] = res.values
+        out[f"{name}_from_primary_params"] = res.params
         # Implicit gradient against finite differences at the naive start.
         phi0 = np.array([1.0, 1.0])
         grad = prob.implicit_gradient(phi0).gradient
@@ -108,7 +118,9 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         "exact entropy-regularised inner optimum, tau = 0.02); the paper's experiments are "
         "deep-RL and its numbers are not comparable. The form r_phi = w_p r_p + w_aux r_aux is "
         "our unverified reading of the paper. Because scaling phi up lowers the "
-        "effective temperature, BARFI can exceed 'primary only' at the same tau."
+        "effective temperature, BARFI can exceed 'primary only' at the same tau. From the naive "
+        "start the good aux reward's outer gradient is small (order 1e-3); the runs from "
+        "phi = (1, 0) show BARFI turning the good aux weight on."
     )
     return out
 
@@ -122,7 +134,7 @@ def claims(numbers: dict) -> list[Claim]:
                          f"the implicit gradient at phi = (1, 1) ({name} aux) matches central "
                          "finite differences of J(theta*(phi)) (relative error <= 1e-6)",
                          err, err <= 1e-6,
-                         status="checked", instances=1))
+                         status="certified"))
     naive_bad = numbers["bad_naive_value"]
     out.append(Claim("naive_bad_aux_is_suboptimal",
                      "with the bad aux reward, naive r_p + r_aux is much worse than r_p alone "
@@ -139,21 +151,24 @@ def claims(numbers: dict) -> list[Claim]:
                      status="measured", sensitivity=(
                          "the outer step size and number of outer steps, the temperature tau = "
                          "0.02 and the size of the auxiliary reward (0.06 per step in the centre)")))
+    fv = np.asarray(numbers["good_from_primary_values"])
+    fp = np.asarray(numbers["good_from_primary_params"])
+    on_ratio = float(fp[-1, 1] / fp[-1, 0])
+    gap = numbers["good_naive_value"] - prim
     gv = np.asarray(numbers["good_implicit_values"])
-    gp = np.asarray(numbers["good_implicit_params"])
-    good_ratio = float(gp[-1, 1] / gp[-1, 0])
     out.append(Claim("barfi_improves_with_good_aux",
-                     "with the good aux reward, BARFI's outer ascent raises the primary value at "
-                     "every step (final gain over its start > 1e-6) and keeps the aux weight "
-                     "(w_aux/w_p >= 0.9: not switched off). The gain is small: under an exact "
-                     "inner solve a helpful aux reward mostly acts as a temperature",
-                     {"start": float(gv[0]), "final": float(gv[-1]), "gain": float(gv[-1] - gv[0]),
-                      "w_aux/w_p": good_ratio},
-                     bool(np.all(np.diff(gv) > 0)) and gv[-1] - gv[0] > 1e-6
-                     and good_ratio >= 0.9,
+                     "started without the good aux reward (phi = (1, 0)), BARFI's outer ascent "
+                     "turns it on (w_aux/w_p from 0 to >= 0.1) and closes at least half of the "
+                     "value gap between r_p alone and the naive r_p + r_aux. From the naive start "
+                     "itself the outer gradient is of order 1e-3 and the weights barely move",
+                     {"w_aux/w_p": on_ratio, "start": float(fv[0]), "final": float(fv[-1]),
+                      "naive_minus_primary": float(gap),
+                      "gain_from_naive_start": float(gv[-1] - gv[0])},
+                     on_ratio >= 0.1 and fv[-1] - fv[0] >= 0.5 * gap > 0,
                      status="measured", sensitivity=(
-                         "the outer step size and number of steps (the gain grows with them; "
-                         "of order 1e-5 in the full run)")))
+                         "the outer step size (0.3) and number of outer steps (the ratio is about "
+                         "0.2 after 15 steps and 0.3 after 60), the temperature tau = 0.02 and the "
+                         "scale of the good aux reward")))
     errs = np.asarray(numbers["neumann_rel_error"])
     out.append(Claim("neumann_converges",
                      "the Neumann estimate's relative error falls with K (K = 0 is the "
@@ -173,6 +188,10 @@ def plot(numbers: dict, path) -> None:
         for m in numbers["methods"]:
             v = numbers[f"{name}_{m}_values"]
             ax.plot(np.arange(len(v)), v, marker=".", ms=3, label=labels[m])
+        if f"{name}_from_primary_values" in numbers:
+            v = numbers[f"{name}_from_primary_values"]
+            ax.plot(np.arange(len(v)), v, ls="--", color="C4", lw=1.2,
+                    label=r"BARFI from $\phi = (1, 0)$")
         ax.axhline(numbers["primary_only_value"], color="k", ls="--", lw=1,
                    label=r"$r_p$ only ($\phi = (1, 0)$)")
         ax.axhline(numbers[f"{name}_naive_value"], color="C3", ls=":", lw=1.5,
@@ -181,11 +200,15 @@ def plot(numbers: dict, path) -> None:
         ax.set_xlabel("outer step")
         ax.set_ylabel(r"$J(\theta^*(\phi))$ (primary return)")
         ax.set_title(f"{name} auxiliary reward")
-        ax.legend(fontsize=6, loc="lower right" if name == "bad" else "center right")
+        ax.legend(fontsize=6, loc="lower right")
     ax = axes[1, 0]
     for name, color in (("bad", "C3"), ("good", "C2")):
         p = np.asarray(numbers[f"{name}_implicit_params"])
         ax.plot(p[:, 1] / p[:, 0], marker=".", ms=3, color=color, label=f"{name} aux")
+        if f"{name}_from_primary_params" in numbers:
+            p = np.asarray(numbers[f"{name}_from_primary_params"])
+            ax.plot(p[:, 1] / p[:, 0], ls="--", color=color,
+                    label=rf"{name} aux, from $\phi = (1, 0)$")
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_xlabel("outer step")
     ax.set_ylabel(r"$w_{aux} / w_p$")

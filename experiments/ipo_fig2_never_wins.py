@@ -80,8 +80,8 @@ def claims(numbers: dict) -> list[Claim]:
         holds=all(v < threshold for v in dpo_c) and all(v == 0.0 for v in exact_c)
         and not any(ex[f"dpo_exists/1/tau={t}"] for t in TAUS),
         status="measured", sensitivity=(
-            "trained over 10 seeds (Adam, lr 0.01, 18000 steps, batches of 9); the tolerance is 4 "
-            "standard errors"),
+            "trained over 10 seeds (Adam, lr 0.01, batches of 9): DPO's pi(c) still falls, so the "
+            "threshold depends on the run length (0.05 after 2000 steps, 0.005 after 18000)"),
     ))
     for t in TAUS:
         f = fin[f"ipo/1/tau={t}"]

@@ -231,11 +231,11 @@ def claims(numbers: dict) -> list[Claim]:
               b_pilaf_vs_on, b_pilaf_vs_on >= -1e-12, paper=None,
               status="certified"),
         Claim("c_pilaf_alignment_is_only_first_order",
-              "(c), beta = 0.5: PILAF's fixed point is worse than on-policy's by > 0.05 (strong "
-              "policy mis-specification breaks the first-order alignment)", c_loss, c_loss > 0.05,
+              "(c), beta = 0.5: PILAF's fixed point (exact: the zero of the expected gradient) is "
+              "worse than on-policy's by > 0.05 in V* (strong policy mis-specification breaks the "
+              "first-order alignment)", c_loss, c_loss > 0.05,
               paper=None,
-              status="measured", sensitivity=(
-                  "the strength of the policy mis-specification (beta = 0.5) and the loop's length")),
+              status="certified"),
         Claim("near_realisable_on_policy_slope",
               "nearly realisable family: on-policy suboptimality ~ eps^2 (log-log slope in "
               "[1.8, 2.2])", sl["on-policy"], 1.8 <= sl["on-policy"] <= 2.2, paper=None,

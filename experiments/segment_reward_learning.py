@@ -147,7 +147,7 @@ def claims(numbers: dict) -> list[Claim]:
             "<= 1e-6)",
             ours=pop_err,
             holds=pop_err <= 1e-6,
-            status="certified",
+            status="checked", instances=int(numbers["n_seeds"]) * len(numbers["Ns"]),
         ),
         Claim(
             name="population_coverage_completes",
@@ -159,15 +159,18 @@ def claims(numbers: dict) -> list[Claim]:
                       numbers["error_population_V"]["population"])[:, -1]))},
             holds=float(np.max(np.asarray(numbers["error_population_V"]["population"])[:, -1]))
             <= 1e-6,
-            status="certified",
+            status="checked", instances=int(numbers["n_seeds"]),
         ),
         Claim(
             name="finite_sample_error_decreases",
             claim="with one label per pair the error on V_N at the largest N is below half of "
-            "that at the smallest N",
+            "that at the smallest N and below 0.5 (labels that carry no information also give a "
+            "falling error, down to 1: the ridge shrinks their fit to 0)",
             ours={"smallest_N": float(s_mean[0]), "largest_N": float(s_mean[-1])},
-            holds=s_mean[-1] < 0.5 * s_mean[0],
-            status="measured", sensitivity="5 seeds of one-label datasets; the numbers of pairs N",
+            holds=s_mean[-1] < 0.5 * s_mean[0] and s_mean[-1] < 0.5,
+            status="measured", sensitivity=(
+                "the seeds of the one-label datasets (5 in the full run, 2 in quick mode) and the "
+                "numbers of pairs N; the ridge 0.1 biases the fit at small N"),
         ),
         Claim(
             name="regret_shrinks_with_comparisons",
@@ -177,7 +180,9 @@ def claims(numbers: dict) -> list[Claim]:
             ours={"first": reg_first, "last": reg_last},
             holds=all(reg_last[k] < reg_first[k] and reg_last[k] <= 0.1
                       for k in ("population", "samples")),
-            status="measured", sensitivity="5 seeds; the numbers of pairs N and the environment",
+            status="measured", sensitivity=(
+                "the seeds (5 in the full run, 2 in quick mode), the numbers of pairs N and the "
+                "gridworld (a regret of 0 needs the fitted optimum to match exactly)"),
         ),
     ]
 

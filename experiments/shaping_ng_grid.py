@@ -137,7 +137,8 @@ def claims(numbers: dict) -> list[Claim]:
             holds=bool(early[2] < early[1] < early[0]),
             paper="shaped agents learn much faster (figure; no numbers given)",
             status="measured", sensitivity=(
-                "Q-learning's step size and exploration, 30 seeds, the potential's scale"),
+                "Q-learning's step size and exploration, the seeds (30 in the full run, 4 in "
+                "quick mode) and the potential's scale"),
         ),
         Claim(
             name="wiewiora_equivalence",

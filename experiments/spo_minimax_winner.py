@@ -4,8 +4,11 @@ Setup (after Swamy et al. 2024, "A Minimaximalist Approach to RLHF", Sec. 3, ban
 self-play on rock-paper-scissors (started away from the uniform winner) and on a random 7-response
 intransitive preference matrix, each run with its horizon-tuned step sqrt(8 log K / T). For every
 horizon T the exploitability of the average iterate is computed directly and compared with the
-self-play regret Reg(T)/T: the reduction says they are equal, exactly. The log-log slope of the
-exploitability against T is compared with -1/2 (the O(1/sqrt T) rate of a no-regret learner).
+self-play regret Reg(T)/T: the reduction says they are equal, exactly, for any sequence of
+policies (so the equality checks the accounting, not the learner); what the learner contributes is
+a regret that vanishes, seen in the distance of the average to the LP minimax winner, in the
+log-log slope of the exploitability against T (compared with -1/2, the O(1/sqrt T) rate of a
+no-regret learner) and in Hedge's regret bound, also checked on random instances.
 The last iterate is also tracked: on rock-paper-scissors it spirals away from the winner.
 
 The Bradley-Terry RLHF baseline fits a reward model to the same preferences and returns the KL-
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prefrl.games import bt_rlhf, exploitability, minimax_winner, spo
+from prefrl.games import bt_rlhf, exploitability, minimax_winner, random_learner_instance, spo
 from prefrl.online import iterative_dpo
 from prefrl.plotting import new_figure, save_figure
 from prefrl.policies import kl
@@ -49,10 +52,12 @@ def run(quick: bool = False, seed: int = 0) -> dict:
     worst_identity = 0.0
     for name, (P, init) in _instances(seed).items():
         K = P.shape[0]
-        expl, reg, last, bound = [], [], [], []
+        winner = minimax_winner(P).policy
+        expl, reg, last, bound, tv = [], [], [], [], []
         for T in horizons:
             res = spo(P, int(T), init=init)
             expl.append(res.exploitability[-1])
+            tv.append(0.5 * float(np.abs(res.average_policy - winner).sum()))
             reg.append(res.regret[-1] / T)
             last.append(exploitability(P, res.policies[-2]))
             # Hedge's regret against response i is at most log(1/pi_1(i))/eta + eta T/8.
@@ -66,7 +71,8 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         slope = float(np.polyfit(np.log(horizons[tail]), np.log(expl[tail]), 1)[0])
         out["instances"][name] = {
             "P": P,
-            "minimax_winner": minimax_winner(P).policy,
+            "minimax_winner": winner,
+            "tv_average_to_winner": np.array(tv),
             "exploitability_average": expl,
             "regret_over_T": np.array(reg),
             "exploitability_last": np.array(last),
@@ -101,6 +107,21 @@ def run(quick: bool = False, seed: int = 0) -> dict:
         },
     }
     out["max_identity_error"] = worst_identity
+    # Hedge's regret bound on random instances (prefrl.games.random_learner_instance: games of 1-7
+    # responses, often degenerate, uniform or Dirichlet starts, T in 1..199), at every t <= T.
+    rng = np.random.default_rng(seed)
+    n_random = 20 if quick else 200
+    worst_bound_excess = -np.inf
+    for _ in range(n_random):
+        inst = random_learner_instance(rng)
+        P, init, T = inst["P"], inst["init"], inst["T"]
+        res = spo(P, T, init=init)
+        eta = np.sqrt(8 * np.log(max(P.shape[0], 2)) / T)  # the step spo uses by default
+        t = np.arange(1, T + 1)
+        hedge = (np.log(1 / init.min()) / eta + eta * t / 8) / t
+        worst_bound_excess = max(worst_bound_excess, float((res.exploitability - hedge).max()))
+    out["n_random"] = n_random
+    out["random_max_hedge_bound_excess"] = worst_bound_excess
     out["notes"] = (
         "exploitability(average) and Regret(T)/T are computed independently (the second from the "
         "definition of regret); their equality is the self-play reduction. Slope fitted for T >= 30."
@@ -114,16 +135,25 @@ def claims(numbers: dict) -> list[Claim]:
     bound_ok = all(
         bool(np.all(v["exploitability_average"] <= v["hedge_bound"] + 1e-12)) for v in inst.values()
     )
+    tv = {k: [float(v["tv_average_to_winner"][0]), float(v["tv_average_to_winner"][-1])]
+          for k, v in inst.items()}
     last_rps = float(numbers["rps_long"]["exploitability_last"][-1])
     avg_rps = float(numbers["rps_long"]["exploitability_average"][-1])
     ex = numbers["trap"]["exploitability"]
     return [
         Claim(
             name="expl_equals_regret_over_T",
-            claim="exploitability of the SPO average equals Regret(T)/T at every T (max gap <= 1e-12)",
-            ours=numbers["max_identity_error"],
-            holds=numbers["max_identity_error"] <= 1e-12,
-            status="certified",
+            claim="the self-play reduction at work: the SPO average, whose exploitability is "
+            "Regret(T)/T (an identity for any sequence of policies, gap <= 1e-12), approaches the "
+            "minimax winner found by the LP: its total-variation distance to it at the largest T "
+            "is below 1/4 of that at T = 10 on both instances",
+            ours={"max_identity_gap": numbers["max_identity_error"],
+                  "tv_first_last": tv},
+            holds=numbers["max_identity_error"] <= 1e-12
+            and all(last < first / 4 for first, last in tv.values()),
+            status="measured", sensitivity=(
+                "the instance (the LP winner is unique here), Hedge's step tuned to each T and the "
+                "range of horizons"),
         ),
         Claim(
             name="rate_slope",
@@ -138,11 +168,13 @@ def claims(numbers: dict) -> list[Claim]:
         ),
         Claim(
             name="hedge_bound",
-            claim="exploitability <= (log(1/min pi_1)/eta + eta T/8)/T at every T (Hedge's regret "
-            "bound; sqrt(log K/(2T)) from the uniform start)",
-            ours=bound_ok,
-            holds=bound_ok,
-            status="checked", instances=len(inst),
+            claim="exploitability <= (log(1/min pi_1)/eta + eta T/8)/T (Hedge's regret bound; "
+            "sqrt(log K/(2T)) from the uniform start): at every horizon on both instances, and at "
+            f"every t <= T on {numbers['n_random']} random instances",
+            ours={"figure": bound_ok,
+                  "random_max_excess": numbers["random_max_hedge_bound_excess"]},
+            holds=bound_ok and numbers["random_max_hedge_bound_excess"] <= 1e-12,
+            status="checked", instances=numbers["n_random"] + 1,
         ),
         Claim(
             name="last_iterate_cycles",

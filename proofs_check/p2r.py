@@ -3,7 +3,10 @@
 The oracle (:class:`prefrl.reward_learning.P2ROracle`) answers an RL algorithm's reward requests
 from preference comparisons against a reference trajectory. In the deterministic mode (exact
 comparison probabilities) its guarantees are exact: every answer is within epsilon0 of the true
-reward difference, and it queries at most rank{phi(tau) - phi(tau0)} <= d times. The draws include
+reward difference, and it queries at most rank{phi(tau) - phi(tau0)} <= d times. The sampled mode
+(m Bernoulli comparisons per query) is not checked here: its within-epsilon0 guarantee holds with
+probability >= 1 - delta only while the confidence radius beta_t <= epsilon0^2, and the
+``p2r_queries`` figure measures it against m. The draws include
 repeated trajectories, zero features, d = 1, a true parameter of norm exactly B or zero, and
 request sequences that repeat trajectories.
 """

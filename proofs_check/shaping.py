@@ -217,6 +217,7 @@ def draw_wiewiora(rng: np.random.Generator) -> dict:
     reference="Wiewiora 2003, JAIR 19:205-208, Theorem 1",
     draw=draw_wiewiora,
     tolerance=0.0,
+    status="certified",  # exact rational arithmetic: each instance is settled exactly
 )
 def wiewiora(inst: dict) -> float:
     """1 if the action sequences differ, else the largest |Q'_t - Q_t - Phi| (exactly 0)."""
@@ -322,7 +323,8 @@ def draw_redistribution(rng: np.random.Generator) -> dict:
 @theorem(
     "shaping.redistribution_preserves_undiscounted_values",
     claim="spreading each sequence reward over its tokens with weights summing to one leaves "
-    "every policy's undiscounted value on a token tree unchanged",
+    "every policy's undiscounted (gamma = 1) value on a token tree unchanged; for gamma < 1 it "
+    "does not hold in general (experiments/shaping_redistribution.py)",
     reference="Chan et al. 2024 (Dense Reward for Free in RLHF), Sec. 4; exact form ours",
     draw=draw_redistribution,
     tolerance=1e-10,
@@ -639,6 +641,7 @@ def _clock_after_steps(run, clock):
     "potentials of Devlin and Kudenko 2012",
     draw=draw_wiewiora_dynamic,
     tolerance=0.0,
+    status="certified",  # exact rational arithmetic: each instance is settled exactly
 )
 def dynamic_shifted_equivalence(inst: dict) -> float:
     """1 if the action sequences differ, else the largest |Q'_t - Q_t - Phi_t| (exactly 0)."""
@@ -703,6 +706,7 @@ def initialisation_gap_instance(inst: dict):
     "Kudenko 2012 (no published source verified); the instance is ours",
     draw=draw_initialisation_gap,
     tolerance=0.0,
+    status="certified",  # exact rational arithmetic: each instance is settled exactly
 )
 def dynamic_initialisation_fails(inst: dict) -> float:
     """1 if the initialised learner acts as the shaped one, or the shifted one does not."""

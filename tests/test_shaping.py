@@ -350,13 +350,17 @@ def test_epic_of_state_only_rewards_is_the_pearson_distance_of_the_state_rewards
         assert sh.epic_distance(R1, R2, 0.99, coverage=cov) == pytest.approx(want, abs=1e-12)
 
 
-def test_epic_gridworld_table_of_the_notes():
-    from prefrl.experiments.epic_gridworld import NOTES_VALUES, gridworld_rewards
+def test_epic_gridworld_l1_reproduces_the_authors_heatmap():
+    from prefrl.experiments.epic_gridworld import AUTHORS_L1, GAMMA, gridworld_rewards
 
     rewards = gridworld_rewards()
-    for (a, b), want in NOTES_VALUES.items():
-        got = sh.epic_distance(rewards[a], rewards[b], 0.99)
+    cov = sh.transition_coverage(envs.epic_grid(gamma=GAMMA))
+    for (a, b), want in AUTHORS_L1.items():
+        got = sh.epic_distance(rewards[a], rewards[b], GAMMA, coverage=cov, metric="l1")
         assert got == pytest.approx(want, abs=5e-5), (a, b)
+    # EPIC by its definition is another quantity: sqrt((1 + 1/8) / 2) for the two goals
+    pearson = sh.epic_distance(rewards["sparse_goal"], rewards["center_goal"], GAMMA)
+    assert pearson == pytest.approx(np.sqrt((1 + 1 / 8) / 2), abs=1e-12)
 
 
 def test_pearson_distance_conventions_and_errors():
@@ -413,6 +417,30 @@ def test_redistribution_with_discount_changes_values_and_the_optimum():
         sh.redistribute([1.0], [[0.5, 0.6]])
     with pytest.raises(ValueError, match="mixing"):
         sh.redistribute([1.0], [[0.5, 0.5]], mixing=2.0)
+
+
+@settings(max_examples=30)
+@given(seed=st.integers(0, 2**31 - 1), mixing=st.floats(0.0, 1.0), gamma=st.floats(0.0, 1.0))
+def test_redistributed_discounted_return_rescales_each_sequence(seed, mixing, gamma):
+    # G_gamma(y) = r(y) (m sum_t gamma^t w_t(y) + (1 - m) gamma^(H-1)): equal to the sparse
+    # gamma^(H-1) r(y) for every weight only when gamma = 1 (or m = 0)
+    rng = np.random.default_rng(seed)
+    N, H = 9, 3
+    r, W = rng.normal(size=N), rng.dirichlet(np.ones(H), size=N)
+    g = gamma ** np.arange(H)
+    expected = r * (mixing * (W @ g) + (1.0 - mixing) * g[-1])
+    np.testing.assert_allclose(sh.sequence_returns(sh.redistribute(r, W, mixing), gamma),
+                               expected, atol=1e-12)
+
+
+def test_redistributed_reward_is_not_a_reward_of_the_prefix():
+    # r_t(y) = m w_t(y) r(y) depends on the tokens after t through r(y), even with weights that
+    # depend on the prefix only: no potential-based term gamma Phi(y_<=t) - Phi(y_<t) equals it
+    r = np.array([0.0, 1.0, 2.0, 3.0])  # sequences 00, 01, 10, 11 of a 2-token vocabulary
+    dense = sh.redistribute(r, np.full((4, 2), 0.5), mixing=1.0)
+    assert dense[0, 0] != dense[1, 0]  # same first token, different first-token reward
+    sparse = sh.redistribute(r, np.full((4, 2), 0.5), mixing=0.0)
+    assert np.all(sparse[:, 0] == 0.0)  # the sparse reward is Markov: paid on the full sequence
 
 
 def test_manhattan_potential_and_errors():

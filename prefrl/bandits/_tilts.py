@@ -4,8 +4,11 @@ Papers
 ------
 * Han, Shenfeld, Srivastava, Kim and Agrawal (2024), "Value Augmented Sampling for Language Model
   Alignment and Personalization", arXiv 2405.06639 (VAS): decode from
-  :math:`\pi_0(a|s)\,e^{\lambda Q^{\pi_0}(s, a)}/Z` with :math:`\lambda` an inverse temperature;
-  the policy-improvement theorem here is derived (Chebyshev's sum inequality and Puterman 1994,
+  :math:`\pi_0(a|s)\,e^{\lambda Q^{\pi_0}(s, a)}/Z` with :math:`\lambda` an inverse temperature
+  (the paper writes :math:`V^{\pi_0}(s \cdot a)`, the value of the prefix with the token
+  appended: the same quantity in an undiscounted token MDP whose reward is paid at the end of
+  the sequence); one soft policy-improvement step, optimal for one-step bandits only. The
+  policy-improvement theorem here is derived (Chebyshev's sum inequality and Puterman 1994,
   Sec. 6.4).
 * Fu, Zhao, Yao, Wang, Han and Xiao (2025), "Reward Shaping to Mitigate Reward Hacking in RLHF",
   arXiv 2502.18770 (PAR): the shaped reward :math:`\frac1M\sum_m\sigma(r - r^{ref}_m)`.
@@ -34,6 +37,9 @@ __all__ = ["VASResult", "preference_as_reward", "value_augmented_policy"]
 @dataclass(frozen=True, eq=False)
 class VASResult(Result):
     r"""A value-augmented policy: one soft policy-improvement step (:func:`value_augmented_policy`).
+
+    It improves on the base policy at every state, but it is the optimum of the KL-regularised
+    objective only for a one-step bandit, not for the KL-regularised MDP in general.
 
     Attributes
     ----------
@@ -94,11 +100,17 @@ def value_augmented_policy(mdp, base_policy, inverse_temperature, *,
     the KL weight ``beta`` of the rest of prefrl is :math:`1/\lambda`. With ``top_k``, only the
     :math:`k` most likely actions of :math:`\pi_0` are kept (ties by index). Han et al. (2024),
     "Value Augmented Sampling for Language Model Alignment and Personalization", arXiv
-    2405.06639, the VAS decoding rule. The paper tilts by the value of the continued prefix,
-    :math:`V^{\pi_0}(s \cdot a)`; here the tilt is :math:`Q^{\pi_0}(s, a) = r(s, a) + \gamma
-    \mathbb{E} V^{\pi_0}(s')`, the same in a deterministic token MDP whenever the step's reward is
-    zero (every token but the last with a terminal reward), and larger by :math:`\lambda r(s, a)`
-    in the exponent otherwise.
+    2405.06639, the VAS decoding rule. The paper tilts by :math:`V^{\pi_0}(s \cdot a)`, the
+    value under :math:`\pi_0` of the state :math:`s \cdot a` that appending token :math:`a` to the
+    prefix :math:`s` leads to; here the tilt is :math:`Q^{\pi_0}(s, a) = r(s, a) + \gamma
+    \mathbb{E}_{s' \sim P(\cdot|s, a)} V^{\pi_0}(s')`. When the transition is that append
+    (:math:`s' = s \cdot a` with probability 1), :math:`Q^{\pi_0}(s, a) = r(s, a) + \gamma
+    V^{\pi_0}(s \cdot a)`, which is :math:`V^{\pi_0}(s \cdot a)` exactly when :math:`\gamma = 1`
+    and :math:`r(s, a) = 0`: the paper's setting, an undiscounted token MDP whose sequence reward
+    is paid at the end (and counted in the value of the final prefix). With a reward per token
+    or a discount the two differ by :math:`r(s, a) - (1 - \gamma) V^{\pi_0}(s \cdot a)`; where
+    several actions lead to one state or transitions are random, :math:`s \cdot a` is not a state
+    and only :math:`Q^{\pi_0}` is defined (the theorem below is about the :math:`Q^{\pi_0}` tilt).
 
     Theorem (derived): with ``top_k=None``, :math:`V^{\pi}_t(s) \ge V^{\pi_0}_t(s)` at every state
     and time. Tilting raises the mean:
@@ -106,10 +118,12 @@ def value_augmented_policy(mdp, base_policy, inverse_temperature, *,
     \mathbb{E}_{\pi_0} e^{\lambda Q} \ge 0` (Chebyshev's sum inequality), so
     :math:`\sum_a \pi(a|s) Q^{\pi_0}(s, a) \ge V^{\pi_0}(s)`, and the policy improvement lemma
     (Puterman 1994, Sec. 6.4; by backward induction with a horizon) gives the claim. It is one soft
-    policy-improvement step, not the soft optimum; for a one-step bandit it *is* the
-    KL-regularised optimum :func:`kl_regularized_optimum` with KL weight
-    :math:`\beta = 1/\lambda`. Truncation to ``top_k`` can lose the guarantee (it may drop the
-    best action).
+    policy-improvement step, optimal for one-step bandits only: there it *is* the KL-regularised
+    optimum :func:`kl_regularized_optimum` with KL weight :math:`\beta = 1/\lambda`, while in an
+    MDP of more than one step the optimum of :math:`\mathbb{E}\sum_t \gamma^t \big(r(s_t, a_t) -
+    \beta\,\mathrm{KL}(\pi(\cdot|s_t)\|\pi_0(\cdot|s_t))\big)` tilts :math:`\pi_0` by the soft
+    action values of that optimum, not by :math:`Q^{\pi_0}`, and differs from this policy in
+    general. Truncation to ``top_k`` can lose the guarantee (it may drop the best action).
 
     Parameters
     ----------

@@ -19,7 +19,7 @@ bandit (contexts are the prompts, actions the responses):
 **What is ours.** eva's creator *evolves* prompts (an LLM rewrites informative prompts into new
 ones); here the prompt set is fixed and the creator only reweights it. The exact expectations of the
 proxies, the power tempering, the uniform buffer and the exact policy-gradient solver are ours;
-which proxy is the paper's default was not verified.
+three proxies are offered and none is assumed to be the paper's default.
 """
 
 from __future__ import annotations
@@ -191,9 +191,9 @@ def informativeness(policy, rewards, n_samples: int, kind: str = "max-min", rng=
     otherwise (barring underflow below the normal float range); for :math:`N = 1` both
     sample-only proxies are 0. Also
     :math:`\mathbb{E}[\text{max-mean}]` increases with :math:`N` to the regret.
-    Ye et al. (2024), eva (arXiv 2411.00062), Sec. 3 (informativeness); which proxy is the
-    paper's default was not verified (the three are our reading of the paper's reward-advantage
-    proxies).
+    Ye et al. (2024), eva (arXiv 2411.00062), Sec. 3 (informativeness); the three are this
+    project's formalisation of the paper's reward-advantage proxies, and none is assumed to be its
+    default.
 
     Parameters
     ----------

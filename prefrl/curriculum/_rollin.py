@@ -16,12 +16,16 @@ mixture of the previous optimal policy's discounted state distribution and the o
 Mahajan 2021, "On the Theory of Policy Gradient Methods", Lemma 4.1; Mei, Xiao, Szepesvári and
 Schuurmans 2020). :func:`rollin` runs the curriculum and returns a :class:`CurriculumResult`.
 
-**What is ours.** The start distribution above is our reading
-of its abstract and algorithm, unverified in detail. The paper uses a stochastic, two-phase
+**What is ours.** The start distribution above is this project's formalisation of the paper's
+algorithm. The paper uses a stochastic, two-phase
 entropy-regularised policy gradient and robotic goal-reaching tasks. Here the policy gradient is
 exact (entropy-regularised, tabular softmax; :func:`softmax_pg_ascent`), the contexts are goals on
 a chain (:func:`prefrl.mdp.envs.goal_chain`) and the rollin policy is the exact soft-optimal
-policy of the previous context. The paper's bounds and constants are not reproduced.
+policy of the previous context. The paper's bounds and constants are not reproduced, and neither
+is its mechanism: in the ``curriculum_rollin_scaling`` figure's chains ROLLIN's mismatch
+coefficient stays astronomically large (the new goal state gets a tiny share of
+:math:`\mu_k`), so the exact-gradient proxy reproduces the iteration gap, not the bounded
+distribution mismatch through which the paper explains it.
 """
 
 from __future__ import annotations

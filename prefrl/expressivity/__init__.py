@@ -27,17 +27,19 @@ FTR        :math:`J(\pi) = \mathbb E[f(\xi)]` over a finite horizon (exact enume
    reproduce only what its abstract states: three equivalence classes and the five-way
    separation of RRL, ONMR, RM, LTL and LAR. Several formalisms are restricted versions: RRL
    (:class:`RegularisedRL`) has entropy and KL regularisers only, GOMORL is lexicographic only,
-   LTL is a fragment, INMR and FTR have a finite horizon. The RRL restriction carries weight:
-   with a general regulariser :math:`F(\pi(\cdot|s))`, every ordering of the policies of a
-   one-state environment is RRL-expressible (take :math:`\alpha F(\pi) = \langle \pi, r\rangle -
-   g(\pi)`), so the separations ONMR, RM, LTL against RRL, whose witnesses live in the one-state
-   environment, hold for entropy/KL-regularised RL only.
+   LTL is a fragment, INMR and FTR have a finite horizon. The RRL restriction is a limitation
+   of the five-way separation: with a general regulariser :math:`F(\pi(\cdot|s))`, which the
+   paper's definition may allow, every ordering of the policies of a one-state environment is
+   RRL-expressible (take :math:`\alpha F(\pi) = \langle \pi, r\rangle - g(\pi)`), so the three
+   cells ONMR, RM and LTL against RRL (``ONMR>RRL``, ``RM>RRL``, ``LTL>RRL``), whose witnesses
+   live in the one-state environment, would fail; they hold for entropy/KL-regularised RL only.
 
 What is *certified* and what is *argued*: a separation against MR or LAR is certified by a
 finite LP Farkas certificate (:func:`mr_expressible`, :func:`lar_expressible`; the LP test is
-ours). The other cells of the five-way separation (:func:`five_way_table`) are *argued*: a lemma
-of ours, proved in its docstring and on the theory page, whose premises are checked numerically
-on the witness and on random objectives; not a machine-checked proof.
+ours). The other cells of the five-way separation (:func:`five_way_table`; 16 of its 20) are
+*argued*: a lemma of ours, proved in its docstring and on the theory page, whose premises are
+checked numerically on the witness and on random objectives; argued, not verified, and not a
+machine-checked proof.
 
 The files (private; everything public is re-exported here):
 

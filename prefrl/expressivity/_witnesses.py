@@ -2,8 +2,8 @@ r"""The witnesses of the five-way separation of RRL, ONMR, RM, LTL and LAR (our 
 
 Part of :mod:`prefrl.expressivity`. The abstract of Subramani et al. (ICLR 2024) states that
 RRL, ONMR, RM, LTL and LAR can each express an ordering of policies that none of the other four
-can. The witness objectives, their environments and the policy families below are ours (the
-paper's appendix environments were not checked):
+can. The witness objectives, their environments and the policy families below are this project's
+constructions, not the paper's:
 
 - :data:`FIVE`, :func:`five_way_witnesses`: the five witness objectives;
 - the one-state three-action environment's policies: :func:`simplex_grid`,

@@ -10,9 +10,11 @@ with a linear reward class:
 - :func:`link_function`, :func:`inverse_link`: the known link :math:`\sigma` of the
   utility-based preference model (logistic or probit; their Sec. 3) and its inverse;
 - :class:`P2ROracle`: the interface, in a deterministic mode (exact probabilities: at most
-  :math:`\mathrm{rank}` queries) and a sampled mode (:math:`m` comparisons per query, a
-  least-squares confidence set of radius :math:`\beta_t` from Hoeffding's inequality and a union
-  bound); :class:`P2RStats`, its counters.
+  :math:`\mathrm{rank}` queries, every answer within :math:`\epsilon_0`) and a sampled mode
+  (:math:`m` comparisons per query, a least-squares confidence set of radius :math:`\beta_t` from
+  Hoeffding's inequality and a union bound; every answer is within :math:`\epsilon_0` with
+  probability at least :math:`1 - \delta` **only while** :math:`\beta_t \le \epsilon_0^2`, which
+  needs :math:`m` large); :class:`P2RStats`, its counters.
 
 What is ours: the exact interval of the confidence set (a closed form in the deterministic mode,
 Lagrangian duality in the sampled mode), the midpoint answer (:math:`\epsilon_0` instead of
@@ -234,11 +236,10 @@ class P2ROracle:
     within-**:math:`\epsilon_0` **guarantee holds only while** :math:`\beta_t \le \epsilon_0^2`:
     choose :math:`m` so that this holds over the run. With fewer comparisons an answer given right
     after a query may be off by up to :math:`\sqrt{\beta_t}`, and intervals stay wider than
-    :math:`2\epsilon_0`, so almost every request becomes a query (no saving): on the chain of the
-    ``p2r_queries`` figure, 300 requests cost about 298 queries at :math:`m \le 10^5`
-    (:math:`\beta_t > 1`) and 7 or 8 at :math:`m \ge 10^7`. The paper's
-    query bound (eluder dimension times :math:`\kappa^2/\epsilon_0^2`, up to logs) is not
-    claimed here.
+    :math:`2\epsilon_0`, so almost every request becomes a query (no saving); the ``p2r_queries``
+    figure measures queries, queries saved and the largest error against :math:`m` on several
+    instances. The paper's query bound (eluder dimension times :math:`\kappa^2/\epsilon_0^2`, up
+    to logs) is not claimed here.
 
     Parameters
     ----------

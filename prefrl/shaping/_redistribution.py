@@ -4,9 +4,13 @@ Chan, Sun, Holt and van der Schaar (2024), "Dense Reward for Free in Reinforceme
 Human Feedback", ICML, Sec. 4: the reward of a sequence is spread over its tokens with weights
 that sum to one (the reward model's attention), mixed with the sparse reward at the last token
 (:func:`redistribute`). Every undiscounted return, hence every policy's value, is unchanged;
-with discounting it is not. :func:`sequence_returns` gives the discounted return of each
-sequence and :func:`sequence_value` the exact value of a token-level policy on a token tree
-(checked in ``proofs_check/shaping.py``; the exact form is ours).
+with discounting it is not: the return equivalence holds at :math:`\gamma = 1` only. Nor is the
+redistributed reward potential-based shaping of the prefix MDP, although the paper appeals to
+it: :math:`r_t(y)` depends on :math:`r(y)`, hence on the tokens after :math:`t`, whereas a
+potential-based term :math:`\gamma\Phi(y_{\le t}) - \Phi(y_{<t})` is a function of the prefix.
+:func:`sequence_returns` gives the discounted return of each sequence and
+:func:`sequence_value` the exact value of a token-level policy on a token tree (checked in
+``proofs_check/shaping.py``; the exact form is ours).
 """
 
 from __future__ import annotations
@@ -33,9 +37,17 @@ def redistribute(sequence_rewards, weights, mixing: float = 1.0) -> np.ndarray:
     model's attention over the response and :math:`\lambda` = ``mixing`` the paper's
     :math:`\beta`; :math:`\lambda = 0` is the sparse reward of vanilla RLHF). Since
     :math:`\sum_t r_t(y) = r(y)` for every :math:`y` and :math:`\lambda`, every
-    *undiscounted* return, hence every policy's value, is unchanged; with :math:`\gamma < 1`
-    it is not (see :func:`sequence_value`). The weights may depend on the whole sequence
-    (future tokens included) and need not be nonnegative.
+    *undiscounted* return, hence every policy's value, is unchanged. This return equivalence
+    holds at :math:`\gamma = 1` only: the discounted return
+    :math:`\sum_t \gamma^t r_t(y) = r(y)\,(\lambda \sum_t \gamma^t w_t(y) + (1 - \lambda)
+    \gamma^{H-1})` rescales each sequence's reward by a factor that depends on the sequence,
+    so values, and even the best sequence, can change (see :func:`sequence_value`). The weights
+    may depend on the whole sequence (future tokens included) and need not be nonnegative. For
+    :math:`\lambda > 0` the result is not a Markov reward of the prefix :math:`y_{\le t}`
+    (it depends on :math:`r(y)`), so it is not potential-based shaping
+    :math:`\gamma\Phi(y_{\le t}) - \Phi(y_{<t})` of the prefix MDP and Ng, Harada and
+    Russell's invariance theorem does not cover it; the invariance at :math:`\gamma = 1` rests
+    on :math:`\sum_t w_t(y) = 1` alone.
 
     Parameters
     ----------
@@ -53,8 +65,11 @@ def redistribute(sequence_rewards, weights, mixing: float = 1.0) -> np.ndarray:
 
     Examples
     --------
-    >>> redistribute([2.0], [[0.25, 0.25, 0.5]], mixing=0.5)
+    >>> dense = redistribute([2.0], [[0.25, 0.25, 0.5]], mixing=0.5)
+    >>> dense
     array([[0.25, 0.25, 1.5 ]])
+    >>> sequence_returns(dense, 1.0), sequence_returns(dense, 0.5)   # sparse: 2.0 and 0.5
+    (array([2.]), array([0.75]))
     """
     r = check_array(sequence_rewards, "sequence_rewards", ndim=1)
     w = check_array(weights, "weights", ndim=2)
