@@ -36,23 +36,33 @@ REPORT_FILE = "REPORT.md"
 TIMINGS_FILE = "timings.json"
 
 
-def commit_stamp(repo: Path | None) -> str:
-    """The short hash of ``repo``'s HEAD, with ``+`` when its code (not its figures) has changes.
+#: The paths whose code produces the figures and checks: the commit stamp is the last commit that
+#: changed one of them, so committing figures, docs or notes does not change it.
+CODE_PATHS = ("prefrl", "experiments", "proofs_check")
 
+
+def commit_stamp(repo: Path | None) -> str:
+    """The short hash of the last commit that changed the code, ``+`` when the code has changes.
+
+    The code is :data:`CODE_PATHS`; commits that touch only figures, docs or notes do not move
+    the stamp, so a fresh clone that reproduces the committed figures writes the same bytes.
     ``"unknown"`` outside a git checkout (an installed wheel).
     """
     if repo is None or not (repo / ".git").exists():
         return "unknown"
     try:
-        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=10", "HEAD"],
+        last = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%h", "--abbrev=10",
+                               "--", *CODE_PATHS],
                               capture_output=True, text=True, check=True, timeout=10).stdout
         dirty = subprocess.run(
             ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--",
-             "prefrl", "experiments", "proofs_check"],
+             *CODE_PATHS],
             capture_output=True, text=True, check=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return head.strip() + ("+" if dirty.strip() else "")
+    if not last.strip():
+        return "unknown"
+    return last.strip() + ("+" if dirty.strip() else "")
 
 
 def format_value(x, width: int = 28) -> str:
