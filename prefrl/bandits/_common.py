@@ -52,12 +52,15 @@ def _rows(a: np.ndarray) -> int | None:
 
 def _population_args(P, mu, pi_ref):
     """Validate (P, mu, pi_ref) and return them with a context axis, plus whether one was given."""
+    raw = P
     P = check_array(P, "P", ndim=(2, 3))
     K = P.shape[-1]
+    # the checks see the input's own dtype, so that a float32 matrix gets float32's tolerance
+    raw = raw if isinstance(raw, np.ndarray) or hasattr(raw, "dtype") else P
     if P.ndim == 3:
-        Ps = np.stack([check_preference_matrix(P[s], f"P[{s}]") for s in range(P.shape[0])])
+        Ps = np.stack([check_preference_matrix(raw[s], f"P[{s}]") for s in range(P.shape[0])])
     else:
-        Ps = check_preference_matrix(P)[None]
+        Ps = check_preference_matrix(raw)[None]
     mu = _check_policy_like(mu, "mu", K)
     pi_ref = _check_policy_like(pi_ref, "pi_ref", K)
     S, contextual = _n_contexts(

@@ -57,11 +57,13 @@ _EVA_KINDS = ("max-min", "max-mean", "regret")
 def _check_bandit_pair(policy, rewards, policy_name: str = "policy"):
 
     rewards = check_array(rewards, "rewards", ndim=2)
+    raw = policy
     policy = check_array(policy, policy_name, ndim=2)
     if policy.shape != rewards.shape:
         raise ValueError(f"{policy_name} must have the shape of rewards {rewards.shape}, "
                          f"got {policy.shape}")
-    return check_stochastic_matrix(policy, policy_name), rewards
+    # checked in the input's own dtype, so that a float32 policy gets float32's tolerance
+    return check_stochastic_matrix(raw if hasattr(raw, "dtype") else policy, policy_name), rewards
 
 
 def _sorted_gaps(policy: np.ndarray, rewards: np.ndarray):

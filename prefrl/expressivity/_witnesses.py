@@ -261,7 +261,7 @@ def curve_intervals(g, rays=RAYS, n: int = 31, kappa: float = E_INV) -> list:
     [(0.5, 0.5)]
     """
     out = []
-    for c in rays:
+    for c in (float(c) for c in rays):  # the curve in float64 whatever the rays' dtype
         t0 = 1.0 / max(1.0, c)
         vals = [g(lar_level_curve(c, t0 * 2.0**-k, kappa)) for k in range(n)]
         out.append((min(vals), max(vals)))
