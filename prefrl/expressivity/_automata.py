@@ -391,6 +391,7 @@ def to_automaton(formula: Formula, n_props: int) -> DeterministicAutomaton:
     (4, 4)
     """
     f = _as_formula(formula)
+    n_props = check_integer(n_props, "n_props", minimum=0)
     if f.props() and max(f.props()) >= n_props:
         raise ValueError(f"formula uses proposition p{max(f.props())} but n_props = {n_props}")
     letters = np.arange(2**n_props)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._deprecation import renamed_parameters
-from .._validation import as_rng
+from .._validation import as_rng, check_integer
 from ..mdp import TabularMDP
 from ._automata import (
     DeterministicAutomaton,
@@ -78,6 +78,8 @@ def random_env(rng, n_states: int | None = None, n_actions: int | None = None) -
     (3, 2, True)
     """
     rng = as_rng(rng)
+    n_states = None if n_states is None else check_integer(n_states, "n_states", minimum=1)
+    n_actions = None if n_actions is None else check_integer(n_actions, "n_actions", minimum=1)
     S = int(rng.integers(1, 5)) if n_states is None else n_states
     A = int(rng.integers(1, 4)) if n_actions is None else n_actions
     P = rng.dirichlet(np.ones(S), size=(S, A)) * (rng.random((S, A, S)) < 0.6)
@@ -149,6 +151,8 @@ def random_policy(rng, n_states: int, n_actions: int) -> np.ndarray:
     ((3, 2), True)
     """
     rng = as_rng(rng)
+    n_states = check_integer(n_states, "n_states", minimum=1)
+    n_actions = check_integer(n_actions, "n_actions", minimum=1)
     S, A = n_states, n_actions
     u = rng.random()
     if u < 0.3:
@@ -190,6 +194,12 @@ def random_machine(rng, n_states: int, n_actions: int, n_machine_states: int | N
     (3, 2)
     """
     rng = as_rng(rng)
+    n_states = check_integer(n_states, "n_states", minimum=1)
+    n_actions = check_integer(n_actions, "n_actions", minimum=1)
+    if n_machine_states is not None:
+        n_machine_states = check_integer(n_machine_states, "n_machine_states", minimum=1)
+    if n_letters is not None:
+        n_letters = check_integer(n_letters, "n_letters", minimum=1)
     U = int(rng.integers(1, 4)) if n_machine_states is None else n_machine_states
     n_letters = int(rng.integers(1, 4)) if n_letters is None else n_letters
     delta = rng.integers(0, U, size=(U, n_letters))
@@ -225,6 +235,8 @@ def random_formula(rng, n_props: int, depth: int = 2) -> Formula:
     True
     """
     rng = as_rng(rng)
+    n_props = check_integer(n_props, "n_props", minimum=1)
+    depth = check_integer(depth, "depth", minimum=0)
     k = n_props
 
     def atom():
@@ -280,6 +292,8 @@ def random_automaton(rng, n_letters: int, n_states: int | None = None) -> Determ
     4
     """
     rng = as_rng(rng)
+    n_letters = check_integer(n_letters, "n_letters", minimum=1)
+    n_states = None if n_states is None else check_integer(n_states, "n_states", minimum=1)
     Q = int(rng.integers(1, 4)) if n_states is None else n_states
     sinks = bool(rng.random() < 0.5)
     n = Q + 2 * sinks

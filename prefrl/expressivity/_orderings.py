@@ -123,6 +123,8 @@ def policy_ordering(objective, policies: Sequence, tol: float | None = None) -> 
     >>> policy_ordering(J, [[[1, 0]], [[0, 1]]]).ranks
     array([0, 0])
     """
+    if policies is None or isinstance(policies, (str, bytes)) or np.ndim(policies) == 0:
+        raise TypeError(f"policies must be a sequence of policies, got {type(policies).__name__}")
     if len(policies) == 0:
         raise ValueError("policies must not be empty")
     if hasattr(objective, "values") and callable(objective.values):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_integer, check_probability
 from ..mdp.envs import one_state_env, switch_env
 from ._automata import eventually, next_, prop
 from ._ltl import LTLObjective
@@ -76,6 +77,7 @@ def simplex_grid(m: int) -> list:
     >>> len(simplex_grid(2)), simplex_grid(2)[1].tolist()
     (6, [[0.0, 0.5, 0.5]])
     """
+    m = check_integer(m, "m", minimum=1)
     return [np.array([[i / m, j / m, (m - i - j) / m]]) for i in range(m + 1)
             for j in range(m + 1 - i)]
 
@@ -88,6 +90,7 @@ def segment_policy(p: float) -> np.ndarray:
     >>> segment_policy(0.5).tolist()
     [[0.5, 0.25, 0.25]]
     """
+    p = check_probability(p, "p")
     return np.array([[p, (1.0 - p) / 2.0, (1.0 - p) / 2.0]])
 
 
@@ -105,6 +108,7 @@ def switch_policy(q0: float, q1: float) -> np.ndarray:
     >>> switch_policy(0.25, 1.0).tolist()
     [[0.75, 0.25], [0.0, 1.0]]
     """
+    q0, q1 = check_probability(q0, "q0"), check_probability(q1, "q1")
     return np.array([[1.0 - q0, q0], [1.0 - q1, q1]])
 
 

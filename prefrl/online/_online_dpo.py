@@ -196,7 +196,7 @@ def online_dpo(
 
 def _online_inputs(reward, policy_features, pi_ref, beta, n_rounds, steps_per_round, lr, sampler,
                    pilaf_weight):
-    cls = LogLinearPolicy(policy_features, pi_ref)
+    cls = LogLinearPolicy(check_array(policy_features, "policy_features", ndim=2), pi_ref)
     r = check_array(reward, "reward", shape=(cls.n_actions,))
     beta = check_positive(beta, "beta")
     sampler = _check_sampler(sampler)

@@ -299,7 +299,7 @@ def expected_dpo_gradient(theta, P, pairs, policy_features, pi_ref, beta) -> Exp
     >>> bool(np.max(np.abs(g)) < 1e-12)
     True
     """
-    cls = LogLinearPolicy(policy_features, pi_ref)
+    cls = LogLinearPolicy(check_array(policy_features, "policy_features", ndim=2), pi_ref)
     K = cls.n_actions
     theta = check_array(theta, "theta", shape=(cls.dim,))
     P = check_preference_matrix(P, "P")

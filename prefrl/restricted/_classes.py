@@ -94,11 +94,12 @@ def policy_value(policy, reward, pi_ref, beta) -> float:
     >>> round(policy_value([0.5, 0.5], [1.0, 0.0], [0.5, 0.5], 1.0), 4)
     0.5
     """
+    reward = check_array(reward, "reward", ndim=1)
     return float(regularized_objective(policy, reward, pi_ref, check_positive(beta, "beta")))
 
 
 def _rlhf(W, reward_features, policy_features, pi_ref, beta, l2, n_starts, rng, where):
-    cls = LogLinearPolicy(policy_features, pi_ref)
+    cls = LogLinearPolicy(check_array(policy_features, "policy_features", ndim=2), pi_ref)
     psi = check_array(reward_features, "reward_features", ndim=2, shape=(cls.n_actions, None))
     beta = check_positive(beta, "beta")
     fit = linear_bt_mle_counts(W, psi, l2)
@@ -118,7 +119,7 @@ def _rlhf(W, reward_features, policy_features, pi_ref, beta, l2, n_starts, rng, 
 
 
 def _dpo(W, policy_features, pi_ref, beta, l2):
-    cls = LogLinearPolicy(policy_features, pi_ref)
+    cls = LogLinearPolicy(check_array(policy_features, "policy_features", ndim=2), pi_ref)
     beta = check_positive(beta, "beta")
     fit = linear_bt_mle_counts(W, cls.features, l2)
     theta = fit.weights / beta
@@ -274,7 +275,7 @@ def rlhf_restricted_dataset(
     >>> fit.policy.round(4)
     array([0.6667, 0.3333])
     """
-    cls = LogLinearPolicy(policy_features, pi_ref)
+    cls = LogLinearPolicy(check_array(policy_features, "policy_features", ndim=2), pi_ref)
     W = _weights_from_dataset(winners, losers, cls.n_actions)
     return _rlhf(W, reward_features, cls.features, cls.pi_ref, beta,
                  check_nonnegative(l2, "l2"), n_starts, rng, "rlhf_restricted_dataset()")
@@ -312,6 +313,6 @@ def dpo_restricted_dataset(
     >>> fit.policy.round(4)
     array([0.6667, 0.3333])
     """
-    cls = LogLinearPolicy(policy_features, pi_ref)
+    cls = LogLinearPolicy(check_array(policy_features, "policy_features", ndim=2), pi_ref)
     W = _weights_from_dataset(winners, losers, cls.n_actions)
     return _dpo(W, cls.features, cls.pi_ref, beta, check_nonnegative(l2, "l2"))
