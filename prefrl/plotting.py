@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from ._validation import check_array, check_integer, check_positive
+
 __all__ = ["band", "new_figure", "save_figure"]
 
 
@@ -27,6 +29,9 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 4.2, height: fl
     >>> axes.shape, fig.get_size_inches().tolist()
     ((1, 2), [8.4, 3.2])
     """
+    nrows = check_integer(nrows, "nrows", minimum=1)
+    ncols = check_integer(ncols, "ncols", minimum=1)
+    width, height = check_positive(width, "width"), check_positive(height, "height")
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
@@ -65,7 +70,8 @@ def band(ax, x, samples, *, label=None, color=None, z: float = 1.96):
     >>> line.get_ydata().tolist()
     [0.0, 1.0, 3.0]
     """
-    samples = np.asarray(samples, dtype=float)
+    samples = check_array(samples, "samples", ndim=2, finite=False)
+    x = check_array(x, "x", ndim=1, shape=(samples.shape[1],))
     mean = samples.mean(axis=0)
     n = samples.shape[0]
     half = z * samples.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array, check_integer
+from .._validation import check_array, check_in_range, check_integer, check_positive
 from ..mdp import TabularMDP
 from ..mdp.envs import stay_go_env
 from ._automata import holds_on_lasso
@@ -277,6 +277,8 @@ def stay_go_incomparability(gamma: float, scale: float, grid) -> float:
     >>> bool(stay_go_incomparability(0.9, 1.0, np.linspace(0, 1, 11)) < 1e-9)
     True
     """
+    gamma = check_in_range(gamma, "gamma", 0.0, 1.0, high_open=True)
+    scale = check_positive(scale, "scale")
     env, g, k = stay_go_env(), gamma, scale
     pols = [np.array([[1.0 - p, p], [1.0, 0.0]]) for p in check_array(grid, "grid", ndim=1)]
     lar = policy_ordering(LimitAverageReward(env, [[0.0, 0.0], [k, k]]), pols)

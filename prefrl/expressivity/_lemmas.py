@@ -20,6 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import (
+    check_array,
+    check_distribution,
+    check_in_range,
+    check_integer,
+)
 from ..mdp.envs import one_state_env, switch_env
 from ._objectives import LimitAverageReward, RegularisedRL
 from ._reward_machines import RewardMachineObjective
@@ -78,8 +84,9 @@ def line_witness(J, pi_star, r) -> dict:
     >>> line_witness(W["LTL"][1], np.full(3, 1 / 3), np.array([1.0, 0.0, 0.0]))["separated"]
     True
     """
-    p = np.asarray(pi_star, dtype=float).ravel()
-    d = np.cross(np.asarray(r, dtype=float), np.ones(3))
+    p = check_distribution(np.ravel(check_array(pi_star, "pi_star")), "pi_star", size=3)
+    r = check_array(r, "r", ndim=1, shape=(3,))
+    d = np.cross(r, np.ones(3))
     if np.max(np.abs(d)) <= 1e-12 * (1.0 + np.max(np.abs(r))):
         ends = [np.eye(3)[i] for i in range(3)]  # constant r ties everything
     else:
@@ -238,6 +245,8 @@ def transcendental_optimum_witness(J, p_star: float, n_grid: int = 401) -> dict:
     >>> transcendental_optimum_witness(J, np.e / (np.e + 2))["holds"]
     True
     """
+    p_star = check_in_range(p_star, "p_star", 0.0, 1.0, low_open=True, high_open=True)
+    n_grid = check_integer(n_grid, "n_grid", minimum=3)
     ps = np.linspace(0.0, 1.0, n_grid)
     v = np.array([_val(J, segment_policy(p)) for p in ps])
     h = 1e-5

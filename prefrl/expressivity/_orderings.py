@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from .._deprecation import renamed_parameters
-from .._validation import check_nonnegative, check_positive
+from .._validation import check_array, check_nonnegative, check_positive
 from ..mdp.envs import one_state_env, stay_go_env  # noqa: F401  (used by the doctests)
 from ..mdp.occupancy import limit_average_occupancy
 from ..results import Result
@@ -246,6 +246,8 @@ def _linear_expressible(F: np.ndarray, ranks, margin: float, shape) -> LinearExp
 
 
 def _check_policies(mdp, policies):
+    if policies is None or isinstance(policies, (str, bytes)) or np.ndim(policies) == 0:
+        raise TypeError(f"policies must be a sequence of policies, got {type(policies).__name__}")
     if len(policies) == 0:
         raise ValueError("policies must not be empty")
     return [mdp.check_policy(p, f"policies[{i}]") for i, p in enumerate(policies)]
@@ -254,7 +256,10 @@ def _check_policies(mdp, policies):
 def _ordering_ranks(ordering):
     if isinstance(ordering, PolicyOrdering):
         return ordering.ranks
-    return np.asarray(ordering)
+    ranks = check_array(ordering, "ordering", ndim=1)
+    if not np.all(ranks == np.round(ranks)):
+        raise ValueError("ordering must hold integer ranks (0 = worst tie class)")
+    return ranks.astype(int)
 
 
 @renamed_parameters(env="mdp")

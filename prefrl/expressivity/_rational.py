@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._deprecation import renamed_parameters
+from .._validation import check_array
 from ..mdp.envs import one_state_env, switch_env
 from ._automata import next_, prop  # noqa: F401  (used by the doctests)
 from ._ltl import (
@@ -88,7 +89,7 @@ def ltl_rational_form(mdp, automaton, propositions, policy_expr, generic_policy)
 
     automaton = _as_automaton(automaton, _n_props(propositions))
     letters = transition_labels(mdp, propositions)
-    pi = mdp.check_policy(generic_policy)
+    pi = mdp.check_policy(generic_policy, "generic_policy")
     M, states, init = _product_chain(mdp, pi, automaton.delta, letters, automaton.start)
     G = M > 0
     acc, _, _ = _accepting_bsccs(G, states, automaton)
@@ -145,6 +146,17 @@ def is_rational_function_over_q(expr, symbols) -> bool:
     return all(c.is_Rational for p in polys for c in p.coeffs())
 
 
+def _check_points(points, width: int) -> np.ndarray:
+    """Evaluation points in the open unit interval (width 1) or square (width 2)."""
+    pts = check_array(points, "points", ndim=1 if width == 1 else 2)
+    if width == 2 and pts.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2), got {pts.shape}")
+    bad = (pts <= 0) | (pts >= 1)
+    if bad.any():
+        raise ValueError(f"points must lie in (0, 1), got {pts[bad].ravel()[0]:g}")
+    return pts
+
+
 def ltl_rational_gap_on_segment(automaton, propositions, points) -> float:
     r"""The rational form on the segment :math:`\sigma(p)` of the one-state 3-action environment.
 
@@ -172,6 +184,7 @@ def ltl_rational_gap_on_segment(automaton, propositions, points) -> float:
     """
     import sympy
 
+    points = _check_points(points, 1)
     p = sympy.Symbol("p")
     tri = one_state_env(3)
     half = (1 - p) / 2
@@ -212,6 +225,7 @@ def ltl_rational_gap_on_switch(automaton, propositions, points) -> float:
     """
     import sympy
 
+    points = _check_points(points, 2)
     a, b = sympy.symbols("q0 q1")
     env = switch_env()
     R, _ = ltl_rational_form(env, automaton, propositions, [[1 - a, a], [1 - b, b]],

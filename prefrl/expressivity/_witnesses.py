@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_integer, check_probability
+from .._validation import check_integer, check_nonnegative, check_probability
 from ..mdp.envs import one_state_env, switch_env
 from ._automata import eventually, next_, prop
 from ._ltl import LTLObjective
@@ -237,6 +237,9 @@ def lar_level_curve(c: float, t: float, kappa: float = E_INV) -> np.ndarray:
     >>> lar_level_curve(1.0, 0.5, kappa=0.0).tolist()       # the ray q1 = c q0
     [[0.5, 0.5], [0.5, 0.5]]
     """
+    c = check_nonnegative(c, "c")
+    kappa = check_nonnegative(kappa, "kappa")
+    t = check_probability(t, "t")
     return switch_policy(t, c * t / (1.0 + (1.0 + c) * kappa * t))
 
 

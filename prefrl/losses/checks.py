@@ -78,6 +78,8 @@ def check_f_divergence(f_divergence, f_alpha) -> None:
     """
     if f_divergence not in F_DIVERGENCES:
         raise ValueError(f"f_divergence must be one of {F_DIVERGENCES}, got {f_divergence!r}")
+    if isinstance(f_alpha, bool) or not isinstance(f_alpha, numbers.Real):
+        raise TypeError(f"f_alpha must be a real number, got {type(f_alpha).__name__}")
     if not math.isfinite(f_alpha):
         raise ValueError(f"f_alpha must be finite, got {f_alpha}")
 

@@ -429,8 +429,9 @@ def manhattan_potential(grid, goal=None, speed: float = 1.0) -> np.ndarray:
         if not grid.goals:
             raise ValueError("goal must be given for a grid without goal states")
         goal = tuple(grid.cells[grid.goals[0]])
-    goal = np.asarray(goal, dtype=np.int64)
-    if goal.shape != (2,):
-        raise ValueError(f"goal must be a (row, col) pair, got {goal.tolist()}")
+    goal = check_array(goal, "goal", ndim=1, shape=(2,))
+    if not np.all(goal == np.round(goal)):
+        raise ValueError(f"goal must be a (row, col) pair of integers, got {goal.tolist()}")
+    goal = goal.astype(np.int64)
     return -np.abs(grid.cells - goal[None, :]).sum(axis=1).astype(float) / speed
 

@@ -23,7 +23,24 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from .._validation import check_in_range, check_integer
 from ._specs import SPECS
+
+
+def _check_shape(shape, name: str, ndim: int | None = None) -> tuple:
+    """A shape: a tuple of nonnegative integers (of length ``ndim`` when given)."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple of integers, got {type(shape).__name__}")
+    shape = tuple(check_integer(d, f"{name}[{i}]", minimum=0) for i, d in enumerate(shape))
+    if ndim is not None and len(shape) != ndim:
+        raise ValueError(f"{name} must have {ndim} entries, got {shape}")
+    return shape
+
+
+def _finite_scalar(x, name: str) -> float:
+    return check_in_range(x, name, -np.inf, np.inf, low_open=True, high_open=True)
 
 __all__ = [
     "LossInputs",
@@ -126,6 +143,7 @@ def pair_logps(n, *, extreme=True, upper=0.0, tie=None):
     ...     assert (a[0] == a[1]).all() and (a[2] == a[3]).all()
     >>> check()
     """
+    n = check_integer(n, "n", minimum=1)
     el = log_probs(extreme=extreme, upper=upper)
     arr = hnp.arrays(np.float64, n, elements=el)
 
@@ -152,6 +170,8 @@ def masks(shape, *, min_tokens=1):
     ...     assert m.dtype == bool and m.sum() >= 2
     >>> check()
     """
+    shape = _check_shape(shape, "shape", ndim=2)
+    min_tokens = check_integer(min_tokens, "min_tokens", minimum=0)
     return hnp.arrays(bool, shape).filter(lambda m: m.sum() >= min_tokens)
 
 
@@ -171,6 +191,9 @@ def padded_masks(shape, *, min_tokens=1, min_per_row=0):
     ...         assert len(i) >= 1 and (np.diff(i) == 1).all()   # one contiguous run
     >>> check()
     """
+    shape = _check_shape(shape, "shape", ndim=2)
+    min_tokens = check_integer(min_tokens, "min_tokens", minimum=0)
+    min_per_row = check_integer(min_per_row, "min_per_row", minimum=0)
     B, T = shape
     if not 0 <= min_per_row <= T:
         raise ValueError(f"min_per_row must be in [0, {T}], got {min_per_row}")
@@ -205,6 +228,10 @@ def token_arrays(shape, *, low=-20.0, high=0.0):
     ...     assert x.shape == (2, 3) and (abs(x) <= 1).all()
     >>> check()
     """
+    shape = _check_shape(shape, "shape")
+    low, high = _finite_scalar(low, "low"), _finite_scalar(high, "high")
+    if low > high:
+        raise ValueError(f"low must be <= high, got low = {low:g}, high = {high:g}")
     return hnp.arrays(np.float64, shape, elements=st.floats(low, high, allow_nan=False))
 
 
@@ -510,6 +537,8 @@ def distributions(k: int, *, zeros: bool = True, min_mass: float = 0.0):
     ...     assert p.shape == (4,) and abs(p.sum() - 1) < 1e-12 and p.min() >= 0
     >>> check()
     """
+    k = check_integer(k, "k", minimum=1)
+    min_mass = check_in_range(min_mass, "min_mass", 0.0, 1.0)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     if min_mass > 0:
@@ -542,6 +571,8 @@ def preference_matrices(k: int, *, margin: float = 0.0):
     ...     check_preference_matrix(P)
     >>> check()
     """
+    k = check_integer(k, "k", minimum=1)
+    margin = check_in_range(margin, "margin", 0.0, 0.5)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     if not 0.0 <= margin <= 0.5:
