@@ -447,9 +447,15 @@ def ipo_population_loss(policy, P, mu, pi_ref, beta, *, form: str = "eq13") -> f
     P0, m, g, beta = _one_context_log_ratio("ipo_population_loss", policy, P, mu, pi_ref, beta)
     h = g[:, None] - g[None, :]
     M = np.outer(m, m)
-    if form == "eq13":
-        wr = P0 @ m
-        return float((M * (h - (wr[:, None] - wr[None, :]) / beta) ** 2).sum())
-    return float((M * (P0 * (h - 1.0 / beta) ** 2 + (1.0 - P0) * h**2)).sum())
+    with np.errstate(over="ignore", invalid="ignore"):
+        if form == "eq13":
+            wr = P0 @ m
+            value = float((M * (h - (wr[:, None] - wr[None, :]) / beta) ** 2).sum())
+        else:
+            value = float((M * (P0 * (h - 1.0 / beta) ** 2 + (1.0 - P0) * h**2)).sum())
+    if not np.isfinite(value):
+        raise ValueError(f"the IPO loss overflows at beta = {beta:g}: its targets 1/beta are too "
+                         "large for float64; rescale beta")
+    return value
 
 

@@ -34,7 +34,7 @@ from .._validation import (
     seed_zero_if_none,
 )
 from ..losses import value_and_grad
-from ..policies import LogLinearPolicy, gibbs, kl
+from ..policies import LogLinearPolicy, gibbs, log_gibbs
 from ..results import Result
 from ..training import Adam
 
@@ -260,11 +260,17 @@ def k_sample_limit(theta, reward, features, pi_ref=None, *, beta_r=1.0, beta_pi=
     r = check_array(reward, "reward", shape=(cls.n_actions,))
     beta_r, beta_pi = check_positive(beta_r, "beta_r"), check_positive(beta_pi, "beta_pi")
     method = _check_method(method)
-    star = gibbs(cls.pi_ref, r, beta_r)
-    model = cls.probs(beta_pi * theta)
-    if method == "exo":
-        return float(kl(model, star))
-    return float(kl(star, model) - kl(star, cls.pi_ref))
+    # in log space: at a small beta_r the Gibbs target underflows to exact zeros, where the
+    # divergences are finite but large
+    log_star = log_gibbs(cls.pi_ref, r, beta_r)
+    log_model = cls.log_probs(beta_pi * theta)
+    with np.errstate(invalid="ignore"):
+        if method == "exo":  # KL(model || star)
+            model = np.exp(log_model)
+            return float(np.sum(np.where(model > 0, model * (log_model - log_star), 0.0)))
+        # KL(star || model) - KL(star || pi_ref) = sum star (log pi_ref - log model)
+        star = np.exp(log_star)
+        return float(np.sum(np.where(star > 0, star * (np.log(cls.pi_ref) - log_model), 0.0)))
 
 
 @renamed_parameters(reference="pi_ref")

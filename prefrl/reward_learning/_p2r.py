@@ -115,11 +115,12 @@ def inverse_link(p, link: str = "logistic") -> np.ndarray:
     array([0.    , 1.0986])
     """
     p = check_array(p, "p", nonempty=False)
-    bad = (p < 0) | (p > 1)
+    bad = (p <= 0) | (p >= 1)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0]) if p.ndim else ()
         at = "[" + ", ".join(map(str, idx)) + "]" if idx else ""
-        raise ValueError(f"p{at} = {p[idx]}, must be in [0, 1]")
+        raise ValueError(f"p{at} = {p[idx]}, must be in (0, 1): the inverse link of 0 and 1 is "
+                         "infinite (clip the probabilities to [eps, 1 - eps] first)")
     if _check_link(link) == "logistic":
         return logit(p)
     return ndtri(p)

@@ -49,6 +49,8 @@ def chain(n: int, *, slip: float = 0.0, goal_reward: float = 1.0, gamma: float =
     """
     n = check_integer(n, "n", minimum=2)
     slip = check_probability(slip, "slip")
+    goal_reward = check_in_range(goal_reward, "goal_reward", -np.inf, np.inf, low_open=True,
+                                 high_open=True)
     P = np.zeros((n, 2, n))
     R = np.zeros((n, 2, n))
     for s in range(n - 1):
@@ -147,6 +149,8 @@ def random_mdp(n_states: int, n_actions: int, rng, n_successors: int | None = No
     if k > S:
         raise ValueError(f"n_successors must be <= n_states = {S}, got {k}")
     check_in_range(gamma, "gamma", 0.0, 1.0, high_open=True)
+    if not isinstance(sparse, (bool, np.bool_)):
+        raise TypeError(f"sparse must be True or False, got {sparse!r}")
     rng = as_rng(rng)
     w = rng.dirichlet(np.ones(k), size=S * A)
     r = rng.random((S, A))

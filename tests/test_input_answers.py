@@ -1,0 +1,43 @@
+"""Inputs the reliability issue found answered wrongly: each now gets a correct result or an error
+naming the argument."""
+
+import numpy as np
+import pytest
+
+from prefrl.bandits import ipo_population_loss
+from prefrl.mdp import envs
+from prefrl.restricted import k_sample_limit
+from prefrl.reward_learning import inverse_link
+
+
+def test_k_sample_limit_is_finite_and_exact_at_small_beta_r():
+    """At beta_r = 1e-8 the Gibbs target underflows to zeros; the divergence is large, not inf."""
+    r, phi = np.array([1.0, 0.0, -1.0]), np.eye(3)
+    theta = np.zeros(3)
+    value = k_sample_limit(theta, r, phi, beta_r=1e-8)
+    # KL(uniform || star) with log star = (r - max r)/beta_r - log Z: (1/3)(0 + 1e8 + 2e8)
+    assert np.isfinite(value) and value == pytest.approx(1e8, rel=1e-6)
+    assert k_sample_limit(r, r, phi, beta_r=1.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ipo_population_loss_overflow_is_a_value_error_naming_beta():
+    with pytest.raises(ValueError, match="beta"):
+        ipo_population_loss([0.5, 0.5], [[0.5, 0.8], [0.2, 0.5]], [0.5, 0.5], [0.5, 0.5],
+                            beta=1e-300)
+
+
+@pytest.mark.parametrize("p", [[0.0, 0.5], [0.5, 1.0]])
+def test_inverse_link_of_0_or_1_names_p(p):
+    with pytest.raises(ValueError, match=r"p\[\d\] = .*must be in \(0, 1\)"):
+        inverse_link(p)
+
+
+def test_random_mdp_sparse_must_be_a_bool():
+    with pytest.raises(TypeError, match="sparse"):
+        envs.random_mdp(3, 2, rng=0, sparse="no")
+
+
+@pytest.mark.parametrize("bad", ["1", True, float("nan"), None])
+def test_chain_goal_reward_must_be_a_real_number(bad):
+    with pytest.raises((TypeError, ValueError), match="goal_reward"):
+        envs.chain(4, goal_reward=bad)
