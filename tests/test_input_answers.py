@@ -41,3 +41,23 @@ def test_random_mdp_sparse_must_be_a_bool():
 def test_chain_goal_reward_must_be_a_real_number(bad):
     with pytest.raises((TypeError, ValueError), match="goal_reward"):
         envs.chain(4, goal_reward=bad)
+
+
+@pytest.mark.parametrize("gamma", [5.0, -0.1, "0.5", True])
+def test_discounted_returns_checks_gamma(gamma):
+    from prefrl.mdp import Rollouts
+    ro = Rollouts(states=np.zeros((2, 4), int), actions=np.zeros((2, 3), int),
+                  rewards=np.ones((2, 3)))
+    assert ro.discounted_returns(0.5) == pytest.approx([1.75, 1.75])
+    with pytest.raises((TypeError, ValueError), match="gamma"):
+        ro.discounted_returns(gamma)
+
+
+@pytest.mark.parametrize("junk", [None, "x", 3])
+def test_ltl_constructors_refuse_junk_naming_the_argument(junk):
+    from prefrl.expressivity import always, eventually, next_, prop, until
+    for build, name in ((eventually, "b"), (always, "b"), (next_, "formula")):
+        with pytest.raises(TypeError, match=f"^{name} must be an LTL Formula"):
+            build(junk)
+    with pytest.raises(TypeError, match="^b2 must be"):
+        until(prop(0), junk)

@@ -255,10 +255,11 @@ class Formula:
         raise ValueError(f"{self} is not propositional")
 
 
-def _as_formula(x):
+def _as_formula(x, name: str = "formula"):
     if isinstance(x, Formula):
         return x
-    raise TypeError(f"expected an LTL Formula, got {type(x).__name__}")
+    raise TypeError(f"{name} must be an LTL Formula (built from prop, eventually, ...), got "
+                    f"{type(x).__name__}")
 
 
 def _need_propositional(f: Formula, where: str) -> Formula:
@@ -295,6 +296,7 @@ def next_(formula: Formula, k: int = 1) -> Formula:
     'X X p0'
     """
     k = check_integer(k, "k", minimum=0)
+    formula = _as_formula(formula)
     for _ in range(k):
         formula = Formula("next", (formula,))
     return formula
@@ -308,7 +310,7 @@ def eventually(b: Formula) -> Formula:
     >>> str(eventually(prop(0)))
     'F p0'
     """
-    return Formula("eventually", (b,))
+    return Formula("eventually", (_as_formula(b, "b"),))
 
 
 def always(b: Formula) -> Formula:
@@ -319,7 +321,7 @@ def always(b: Formula) -> Formula:
     >>> str(always(~prop(0)))
     'G !p0'
     """
-    return Formula("always", (b,))
+    return Formula("always", (_as_formula(b, "b"),))
 
 
 def until(b1: Formula, b2: Formula) -> Formula:
@@ -330,7 +332,7 @@ def until(b1: Formula, b2: Formula) -> Formula:
     >>> str(until(prop(0), prop(1)))
     '(p0 U p1)'
     """
-    return Formula("until", (b1, b2))
+    return Formula("until", (_as_formula(b1, "b1"), _as_formula(b2, "b2")))
 
 
 def always_eventually(b: Formula) -> Formula:
@@ -341,7 +343,7 @@ def always_eventually(b: Formula) -> Formula:
     >>> str(always_eventually(prop(0)))
     'GF p0'
     """
-    return Formula("gf", (b,))
+    return Formula("gf", (_as_formula(b, "b"),))
 
 
 def eventually_always(b: Formula) -> Formula:
@@ -352,7 +354,7 @@ def eventually_always(b: Formula) -> Formula:
     >>> str(eventually_always(prop(0)))
     'FG p0'
     """
-    return Formula("fg", (b,))
+    return Formula("fg", (_as_formula(b, "b"),))
 
 
 # ----------------------------------------------------------------------------- translation

@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .._validation import check_in_range
 from ..results import Result
 
 __all__ = [
@@ -202,6 +203,7 @@ class Rollouts(Result):
     rewards: np.ndarray
 
     def discounted_returns(self, gamma: float) -> np.ndarray:
-        r"""Per-episode :math:`\sum_{t<L} \gamma^t r_t`, shape (n,)."""
+        r"""Per-episode :math:`\sum_{t<L} \gamma^t r_t`, shape (n,); ``gamma`` in [0, 1]."""
+        gamma = check_in_range(gamma, "gamma", 0.0, 1.0)
         L = self.rewards.shape[1]
-        return self.rewards @ (float(gamma) ** np.arange(L))
+        return self.rewards @ (gamma ** np.arange(L))
