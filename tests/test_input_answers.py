@@ -59,5 +59,15 @@ def test_ltl_constructors_refuse_junk_naming_the_argument(junk):
     for build, name in ((eventually, "b"), (always, "b"), (next_, "formula")):
         with pytest.raises(TypeError, match=f"^{name} must be an LTL Formula"):
             build(junk)
-    with pytest.raises(TypeError, match="^b2 must be"):
+    with pytest.raises(TypeError, match=r"^b2 must be"):
         until(prop(0), junk)
+
+
+def test_trajectory_game_refuses_a_preference_with_p_plus_p_transpose_not_one():
+    from prefrl.games import TrajectoryGame
+    from prefrl.mdp import TabularMDP
+    P = np.zeros((1, 2, 1))
+    P[0, :, 0] = 1.0
+    mdp = TabularMDP(P, np.zeros((1, 2)), gamma=1.0, horizon=2)
+    with pytest.raises(ValueError, match=r"preference\(x, y\) \+ preference\(y, x\) = 1.8"):
+        TrajectoryGame(mdp, lambda x, y: 0.9)

@@ -96,6 +96,11 @@ class TrajectoryGame:
             for i in range(L):
                 for j in range(i + 1, L):
                     p = float(preference(X[i], X[j]))
+                    q = float(preference(X[j], X[i]))
+                    if not abs(p + q - 1.0) <= 1e-9:
+                        raise ValueError(
+                            f"preference(x, y) + preference(y, x) = {p + q:.6g} for trajectories "
+                            f"{i} and {j}, must be 1 (a preference probability)")
                     Pm[i, j], Pm[j, i] = p, 1.0 - p
             preference = Pm
         self.preference = check_preference_matrix(preference, "preference")
