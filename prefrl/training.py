@@ -59,6 +59,15 @@ def _per_run(x, name: str, n_runs: int | None, *, positive: bool = True) -> np.n
     return arr
 
 
+def _check_finite_grad(grad) -> None:
+    """An optimiser step with a NaN or infinite gradient would poison the parameters: refuse it."""
+    g = np.asarray(grad)
+    if not np.all(np.isfinite(g)):
+        idx = tuple(int(k) for k in np.argwhere(~np.isfinite(g))[0])
+        raise ValueError(f"grad{list(idx)} = {g[idx]}: the gradient must be finite (the loss or "
+                         "its inputs produced NaN or inf)")
+
+
 @dataclass(frozen=True)
 class SGD:
     r"""Stochastic gradient descent with optional heavy-ball momentum.
@@ -98,6 +107,7 @@ class SGD:
 
     def update(self, params: np.ndarray, grad: np.ndarray, state: dict) -> tuple[np.ndarray, dict]:
         """One step: returns the new parameters and state (inputs are not modified)."""
+        _check_finite_grad(grad)
         lr = self.lr[:, None] if self.lr.ndim == 1 else self.lr
         v = self.momentum * state["v"] + grad if self.momentum else grad
         return params - lr * v, {"v": v, "t": state["t"] + 1}
@@ -150,6 +160,7 @@ class Adam:
 
     def update(self, params: np.ndarray, grad: np.ndarray, state: dict) -> tuple[np.ndarray, dict]:
         """One step: returns the new parameters and state (inputs are not modified)."""
+        _check_finite_grad(grad)
         t = state["t"] + 1
         m = self.b1 * state["m"] + (1.0 - self.b1) * grad
         v = self.b2 * state["v"] + (1.0 - self.b2) * grad * grad

@@ -71,3 +71,16 @@ def test_trajectory_game_refuses_a_preference_with_p_plus_p_transpose_not_one():
     mdp = TabularMDP(P, np.zeros((1, 2)), gamma=1.0, horizon=2)
     with pytest.raises(ValueError, match=r"preference\(x, y\) \+ preference\(y, x\) = 1.8"):
         TrajectoryGame(mdp, lambda x, y: 0.9)
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_optimiser_steps_refuse_a_non_finite_gradient(opt_name, bad):
+    from prefrl import training
+    opt = getattr(training, opt_name)(lr=0.1)
+    params = np.zeros(3)
+    state = opt.init(params)
+    with pytest.raises(ValueError, match=r"grad\[1\] = .*must be finite"):
+        opt.update(params, np.array([0.0, bad, 0.0]), state)
+    new, _ = opt.update(params, np.array([1.0, 0.0, 0.0]), state)
+    assert np.all(np.isfinite(new))
