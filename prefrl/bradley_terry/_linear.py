@@ -98,6 +98,7 @@ def linear_bt_objective(D, weights, l2, w):
     D = check_array(D, "D", ndim=2, nonempty=False)
     weights = check_array(weights, "weights", ndim=1, shape=(D.shape[0],), nonempty=False)
     w = check_array(w, "w", ndim=1, shape=(D.shape[1],), nonempty=False)
+    l2 = check_nonnegative(l2, "l2")
     return _linear_objective(D, weights, l2, w)
 
 

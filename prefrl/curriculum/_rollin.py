@@ -137,6 +137,7 @@ def rollin_initial(mdp: TabularMDP, previous_policy, mixing: float, initial=None
     beta = check_probability(mixing, "mixing")
     mu = mdp.initial if initial is None else check_distribution(initial, "initial",
                                                                 size=mdp.n_states)
+    previous_policy = mdp.check_policy(previous_policy, "previous_policy")
     d = discounted_state_distribution(mdp, previous_policy, mu)
     out = beta * d + (1.0 - beta) * mu
     return out / out.sum()

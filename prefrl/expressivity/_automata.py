@@ -462,7 +462,11 @@ def holds_on_lasso(formula: Formula, prefix, loop_letter: int) -> bool:
     >>> holds_on_lasso(eventually_always(prop(0)), [1, 1], 0)
     False
     """
-    word = [int(x) for x in prefix] + [int(loop_letter)]
+    if isinstance(prefix, (str, bytes)) or not hasattr(prefix, "__iter__"):
+        raise TypeError(f"prefix must be a sequence of letters (integers), got "
+                        f"{type(prefix).__name__}")
+    prefix = [check_integer(x, f"prefix[{i}]", minimum=0) for i, x in enumerate(prefix)]
+    word = [*prefix, check_integer(loop_letter, "loop_letter", minimum=0)]
     n = len(word) - 1  # position n stands for the constant suffix
 
     def sat(f: Formula, i: int) -> bool:

@@ -117,7 +117,7 @@ def dag_env(rng, n_states: int) -> TabularMDP:
     True
     """
     rng = as_rng(rng)
-    S = n_states
+    S = check_integer(n_states, "n_states", minimum=1)
     A = int(rng.integers(1, 3))
     P = np.zeros((S, A, S))
     for s in range(S):

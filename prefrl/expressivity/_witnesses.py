@@ -150,7 +150,7 @@ def change_machine(n_actions: int, gamma: float) -> RewardMachine:
     >>> round(J([[0.5, 0.5, 0.0]]), 12)            # (1 - 1/2) gamma / (1 - gamma)
     0.5
     """
-    U = n_actions + 1
+    U = check_integer(n_actions, "n_actions", minimum=1) + 1
     delta = np.tile(np.arange(1, U), (U, 1))
     R = np.zeros((U, U))
     for u in range(1, U):
