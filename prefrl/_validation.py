@@ -13,15 +13,17 @@ callers write ``P = check_preference_matrix(P)`` and go on.
 - distributions: :func:`check_distribution`, :func:`check_stochastic_matrix`,
   :func:`check_preference_matrix` (``P + P.T == 1`` within :data:`ATOL`);
 - randomness: :func:`as_rng` (a Generator or a seed; None is refused);
-- messages: :func:`format_index`.
+- messages: :func:`format_index`, :func:`renamed_errors` (re-raise a helper's error under the
+  caller's argument name).
 
 A private module (not in the API pages); the helpers are described in ``DEVELOPING.md``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -42,6 +44,7 @@ __all__ = [
     "format_index",
     "input_eps",
     "input_tolerance",
+    "renamed_errors",
 ]
 
 #: Absolute tolerance used for "sums to one" and "P + P.T == 1" checks of float64 input; input of
@@ -110,6 +113,33 @@ def format_index(idx: Sequence[int] | tuple | int) -> str:
     return "[" + ", ".join(str(int(i)) for i in idx) + "]"
 
 
+@contextlib.contextmanager
+def renamed_errors(old: str, new: str) -> Iterator[None]:
+    """Re-raise a ValueError/TypeError whose message starts with ``old`` as one naming ``new``.
+
+    For a helper that validates its input under a fixed name (an objective checks its ``policy``)
+    called on an element of the user's argument (``policies[3]``)::
+
+        with renamed_errors("policy", "policies[3]"):
+            objective.values(p)
+
+    Examples
+    --------
+    >>> with renamed_errors("policy", "policies[3]"):
+    ...     check_array([float("nan")], "policy")
+    Traceback (most recent call last):
+        ...
+    ValueError: policies[3][0] is nan, must be finite
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        if msg.startswith(old) and not msg.startswith(new):
+            raise type(exc)(new + msg[len(old):]) from exc
+        raise
+
+
 def _first_bad(mask: np.ndarray) -> tuple:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
@@ -123,6 +153,7 @@ def check_array(
     dtype=np.float64,
     finite: bool = True,
     nonempty: bool = True,
+    like: str | None = None,
 ) -> np.ndarray:
     """Convert ``x`` to an array and check its rank, shape and finiteness.
 
@@ -142,6 +173,9 @@ def check_array(
         Reject NaN and infinite entries.
     nonempty : bool
         Reject arrays with no entries.
+    like : str, optional
+        The argument ``shape`` was taken from, named in the message of a shape mismatch (both
+        arguments are then named: either may be the wrong one).
 
     Examples
     --------
@@ -191,7 +225,8 @@ def check_array(
             s is not None and s != a for s, a in zip(shape, arr.shape)
         ):
             want = "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
-            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+            source = f" (from {like})" if like else ""
+            raise ValueError(f"{name} must have shape {want}{source}, got {arr.shape}")
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must not be empty")
     if finite and np.issubdtype(arr.dtype, np.number):

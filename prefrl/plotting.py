@@ -61,7 +61,9 @@ def band(ax, x, samples, *, label=None, color=None, z: float = 1.96):
     r"""Plot the mean of ``samples`` (shape (n_seeds, len(x))) with a normal 95% band for the mean.
 
     The band is :math:`\bar x \pm z\, s / \sqrt{n}` with :math:`s` the sample standard deviation
-    over the :math:`n` seeds (no band for one seed).
+    over the :math:`n` seeds (no band for one seed). A NaN sample marks a seed without a value at
+    that point (a censored run): the mean and band are then NaN there and the plot shows a gap;
+    an infinite sample raises a ValueError naming ``samples``.
 
     Examples
     --------
@@ -71,7 +73,10 @@ def band(ax, x, samples, *, label=None, color=None, z: float = 1.96):
     [0.0, 1.0, 3.0]
     """
     samples = check_array(samples, "samples", ndim=2, finite=False)
-    x = check_array(x, "x", ndim=1, shape=(samples.shape[1],))
+    if np.any(np.isinf(samples)):
+        idx = tuple(int(i) for i in np.argwhere(np.isinf(samples))[0])
+        raise ValueError(f"samples[{idx[0]}, {idx[1]}] is {samples[idx]}, must be finite or NaN")
+    x = check_array(x, "x", ndim=1, shape=(samples.shape[1],), like="samples")
     mean = samples.mean(axis=0)
     n = samples.shape[0]
     half = z * samples.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)

@@ -165,12 +165,22 @@ def entropy(p) -> np.ndarray | float:
     return float(out) if out.ndim == 0 else out
 
 
+def _broadcast_like(x, name, like, like_name):
+    """``x`` broadcast to ``like``'s shape, or a ValueError naming both arguments."""
+    if x.shape == like.shape:
+        return x
+    try:
+        if x.ndim > like.ndim:
+            raise ValueError
+        return np.broadcast_to(x, like.shape)
+    except ValueError:
+        raise ValueError(f"{name} has shape {x.shape}, which does not broadcast to the shape "
+                         f"{like.shape} of {like_name}") from None
+
+
 def _check_gibbs_args(pi_ref, f, beta):
     pi_ref = check_stochastic_matrix(pi_ref, "pi_ref")
-    f = check_array(f, "f")
-    if f.shape != pi_ref.shape:
-        f = np.broadcast_to(f, pi_ref.shape) if f.ndim <= pi_ref.ndim else f
-        check_same_shape("pi_ref", pi_ref, "f", f)
+    f = _broadcast_like(check_array(f, "f"), "f", pi_ref, "pi_ref")
     beta = check_positive(beta, "beta")
     return pi_ref, f, beta
 
@@ -262,8 +272,8 @@ def regularized_objective(policy, f, pi_ref, beta) -> np.ndarray | float:
     """
     policy = check_stochastic_matrix(policy, "policy")
     pi_ref = check_stochastic_matrix(pi_ref, "pi_ref")
-    f = check_array(f, "f")
     check_same_shape("policy", policy, "pi_ref", pi_ref)
+    f = _broadcast_like(check_array(f, "f"), "f", policy, "policy")
     beta = check_positive(beta, "beta", allow_zero=True)
     value = (policy * f).sum(axis=-1)
     if beta > 0:

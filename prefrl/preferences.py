@@ -473,8 +473,11 @@ def plackett_luce_log_likelihood(rankings, rewards, temperature: float = 1.0) ->
     r = _check_rewards(rewards)
     temperature = check_positive(temperature, "temperature")
     R = np.asarray(rankings)
+    if R.dtype.kind not in "iuf" or R.dtype == bool:
+        raise TypeError(f"rankings must hold integer indices, got dtype {R.dtype}")
     if R.ndim != 2 or R.shape[1] != r.size:
-        raise ValueError(f"rankings must have shape (n, {r.size}), got {R.shape}")
+        raise ValueError(f"rankings must have shape (n, {r.size}) (a column per entry of rewards), "
+                         f"got {R.shape}")
     for k in range(R.shape[0]):
         if sorted(R[k].tolist()) != list(range(r.size)):
             raise ValueError(f"rankings[{k}] must be a permutation of 0..{r.size - 1}")

@@ -240,7 +240,16 @@ def run_theorem(name_or_theorem, n_instances: int = 100, seed: int = 0) -> Check
     >>> run_theorem("core.gibbs_maximises_regularised_objective", n_instances=5).holds
     True
     """
-    t = _THEOREMS[name_or_theorem] if isinstance(name_or_theorem, str) else name_or_theorem
+    if isinstance(name_or_theorem, str):
+        if name_or_theorem not in _THEOREMS:
+            raise ValueError(f"name_or_theorem {name_or_theorem!r} is not a registered theorem "
+                             "(import its proofs_check module first)")
+        t = _THEOREMS[name_or_theorem]
+    elif isinstance(name_or_theorem, Theorem):
+        t = name_or_theorem
+    else:
+        raise TypeError("name_or_theorem must be a theorem's name or a registered theorem, got "
+                        f"{type(name_or_theorem).__name__}")
     n_instances = check_integer(n_instances, "n_instances", minimum=1)
     rng = as_rng(seed)
     worst, worst_inst = -np.inf, ""

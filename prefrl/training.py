@@ -273,7 +273,7 @@ def pairwise_loss_and_grad(loss, logits, winners, losers, log_ref, beta, **optio
         )
     w = check_indices(w.ravel(), "winners", K).reshape(w.shape)
     lo = check_indices(lo.ravel(), "losers", K).reshape(lo.shape)
-    log_ref = check_array(log_ref, "log_ref", shape=(n_runs, K), finite=False)
+    log_ref = check_array(log_ref, "log_ref", shape=(n_runs, K), finite=False, like="logits")
     if np.isnan(log_ref).any() or np.isposinf(log_ref).any():
         raise ValueError("log_ref must not contain NaN or +inf (log 0 = -inf is allowed)")
     groups = _beta_groups(loss, fn, beta, n_runs)

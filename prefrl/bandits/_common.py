@@ -19,13 +19,16 @@ from .._validation import check_array, check_preference_matrix, check_stochastic
 __all__: list[str] = []
 
 
-def _check_policy_like(p, name: str, K: int | None = None) -> np.ndarray:
-    """A stochastic array of shape (K,) or (S, K) (with ``K`` actions on its last axis if given)."""
+def _check_policy_like(p, name: str, K: int | None = None, like: str | None = None) -> np.ndarray:
+    """A stochastic array of shape (K,) or (S, K) (with ``K`` actions on its last axis if given,
+    ``K`` taken from the argument ``like``)."""
     p = check_stochastic_matrix(p, name)
     if p.ndim not in (1, 2):
         raise ValueError(f"{name} must have shape (K,) or (S, K), got {p.shape}")
     if K is not None and p.shape[-1] != K:
-        raise ValueError(f"{name} must have {K} actions on its last axis, got shape {p.shape}")
+        source = f" (as {like} has)" if like else ""
+        raise ValueError(f"{name} must have {K} actions on its last axis{source}, got shape "
+                         f"{p.shape}")
     return p
 
 
@@ -61,8 +64,8 @@ def _population_args(P, mu, pi_ref):
         Ps = np.stack([check_preference_matrix(raw[s], f"P[{s}]") for s in range(P.shape[0])])
     else:
         Ps = check_preference_matrix(raw)[None]
-    mu = _check_policy_like(mu, "mu", K)
-    pi_ref = _check_policy_like(pi_ref, "pi_ref", K)
+    mu = _check_policy_like(mu, "mu", K, "P")
+    pi_ref = _check_policy_like(pi_ref, "pi_ref", K, "P")
     S, contextual = _n_contexts(
         P=Ps.shape[0] if P.ndim == 3 else None, mu=_rows(mu), pi_ref=_rows(pi_ref)
     )

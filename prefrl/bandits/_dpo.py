@@ -368,7 +368,7 @@ def _one_context_log_ratio(caller: str, policy, P, mu, pi_ref, beta):
     if contextual:
         raise ValueError(f"{caller} takes a single context: P must have shape (K, K)")
     beta = check_positive(beta, "beta")
-    policy = _check_policy_like(policy, "policy", Ps.shape[-1])
+    policy = _check_policy_like(policy, "policy", Ps.shape[-1], "P")
     g = _log_ratio(policy, ref[0], mu_[0] > 0)
     return Ps[0], mu_[0], g, beta
 

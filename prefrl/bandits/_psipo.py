@@ -171,7 +171,7 @@ def psipo_objective(policy, P, mu, pi_ref, beta, psi="identity") -> float | np.n
     """
     Ps, mu, pi_ref, contextual = _population_args(P, mu, pi_ref)
     beta = check_positive(beta, "beta")
-    policy = np.broadcast_to(_check_policy_like(policy, "policy", Ps.shape[-1]), mu.shape)
+    policy = np.broadcast_to(_check_policy_like(policy, "policy", Ps.shape[-1], "P"), mu.shape)
     g = np.einsum("skj,sj->sk", _apply_psi(psi, Ps), mu)
     val = (policy * g).sum(axis=-1) - beta * np.asarray(kl(policy, pi_ref))
     return _value(val, contextual)

@@ -75,12 +75,12 @@ def simpo_population_loss(policy, P, mu, lengths, beta, margin=0.5) -> float:
     """
     P0 = check_preference_matrix(P)
     K = P0.shape[0]
-    m = _check_policy_like(mu, "mu", K)
+    m = _check_policy_like(mu, "mu", K, "P")
     if m.ndim != 1:
         raise ValueError(f"mu must have shape ({K},) (one context), got {m.shape}")
     beta = check_positive(beta, "beta")
     margin = check_nonnegative(margin, "margin")
-    pol = _check_policy_like(policy, "policy", K)
+    pol = _check_policy_like(policy, "policy", K, "P")
     if pol.ndim != 1:
         raise ValueError(f"policy must have shape ({K},), got {pol.shape}")
     L = check_array(lengths, "lengths", shape=(K,))

@@ -91,8 +91,8 @@ class DROOptimum(Result):
 def _dro_args(rewards, mu, pi_ref):
     r = check_array(rewards, "rewards", ndim=(1, 2))
     K = r.shape[-1]
-    mu = _check_policy_like(mu, "mu", K)
-    pi_ref = _check_policy_like(pi_ref, "pi_ref", K)
+    mu = _check_policy_like(mu, "mu", K, "rewards")
+    pi_ref = _check_policy_like(pi_ref, "pi_ref", K, "rewards")
     S, contextual = _n_contexts(rewards=_rows(r), mu=_rows(mu), pi_ref=_rows(pi_ref))
     r, mu, pi_ref = (np.broadcast_to(a, (S, K)) for a in (r, mu, pi_ref))
     for s in range(S):
@@ -150,7 +150,7 @@ def dro_population_loss(policy, value, rewards, mu, pi_ref, beta) -> float | np.
     r, mu_, ref, contextual = _dro_args(rewards, mu, pi_ref)
     beta = check_positive(beta, "beta")
     S, K = r.shape
-    pol = _check_policy_like(policy, "policy", K)
+    pol = _check_policy_like(policy, "policy", K, "rewards")
     if pol.ndim == 2 and pol.shape[0] != S:
         raise ValueError(f"policy must have {S} rows (contexts), got shape {pol.shape}")
     pol = np.broadcast_to(pol, (S, K))
@@ -357,7 +357,7 @@ def pmpo_objective(policy, accepted, rejected, pi_ref, alpha, beta) -> float:
     0.47
     """
     _, _, ref, alpha, beta, c, _ = _pmpo_args(accepted, rejected, pi_ref, alpha, beta)
-    pol = _check_policy_like(policy, "policy", ref.size)
+    pol = _check_policy_like(policy, "policy", ref.size, "pi_ref")
     if pol.ndim != 1:
         raise ValueError(f"policy must have shape ({ref.size},), got {pol.shape}")
     zero = pol <= 0

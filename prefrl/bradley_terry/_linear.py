@@ -96,8 +96,9 @@ def linear_bt_objective(D, weights, l2, w):
     (0.6931, array([-0.5]), array([[0.25]]))
     """
     D = check_array(D, "D", ndim=2, nonempty=False)
-    weights = check_array(weights, "weights", ndim=1, shape=(D.shape[0],), nonempty=False)
-    w = check_array(w, "w", ndim=1, shape=(D.shape[1],), nonempty=False)
+    weights = check_array(weights, "weights", ndim=1, shape=(D.shape[0],), nonempty=False,
+                          like="D")
+    w = check_array(w, "w", ndim=1, shape=(D.shape[1],), nonempty=False, like="D")
     l2 = check_nonnegative(l2, "l2")
     return _linear_objective(D, weights, l2, w)
 
@@ -195,7 +196,8 @@ def linear_bt_mle_differences(D, weights=None, l2=0.0, *, tol: float = 1e-11,
     if weights is None:
         wts = np.ones(D.shape[0])
     else:
-        wts = check_array(weights, "weights", ndim=1, shape=(D.shape[0],), nonempty=False)
+        wts = check_array(weights, "weights", ndim=1, shape=(D.shape[0],), nonempty=False,
+                          like="D")
         if (wts < 0).any():
             i = int(np.argmax(wts < 0))
             raise ValueError(f"weights[{i}] = {wts[i]:.6g}, must be >= 0")

@@ -25,6 +25,7 @@ from .._validation import (
     check_distribution,
     check_in_range,
     check_integer,
+    renamed_errors,
 )
 from ..mdp.envs import one_state_env, switch_env
 from ._objectives import LimitAverageReward, RegularisedRL
@@ -133,9 +134,18 @@ def jump_witness(J, sequence: list, limit, sigma) -> dict:
     >>> jump_witness(J, seq, np.array([[0.0, 1.0, 0.0]]), np.array([[0.5, 0.5, 0.0]]))["holds"]
     True
     """
-    vs = _val(J, sigma)
-    seq = [_val(J, p) for p in sequence]
-    vl = _val(J, limit)
+    if not (isinstance(sequence, (list, tuple)) or (isinstance(sequence, np.ndarray) and sequence.ndim)):
+        raise TypeError(f"sequence must be a list of policies, got {type(sequence).__name__}")
+    if len(sequence) == 0:
+        raise ValueError("sequence must not be empty")
+    with renamed_errors("policy", "sigma"):
+        vs = _val(J, sigma)
+    seq = []
+    for i, p in enumerate(sequence):
+        with renamed_errors("policy", f"sequence[{i}]"):
+            seq.append(_val(J, p))
+    with renamed_errors("policy", "limit"):
+        vl = _val(J, limit)
     tol = 1e-12 * (1.0 + abs(vs))
     dist = float(np.max(np.abs(sequence[-1] - limit)))
     return {"J_sigma": vs, "J_sequence_max_gap": max(abs(v - vs) for v in seq), "J_limit": vl,

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from .._deprecation import renamed_parameters
-from .._validation import check_array, check_nonnegative, check_positive
+from .._validation import check_array, check_nonnegative, check_positive, renamed_errors
 from ..mdp.envs import one_state_env, stay_go_env  # noqa: F401  (used by the doctests)
 from ..mdp.occupancy import limit_average_occupancy
 from ..results import Result
@@ -123,16 +123,21 @@ def policy_ordering(objective, policies: Sequence, tol: float | None = None) -> 
     >>> policy_ordering(J, [[[1, 0]], [[0, 1]]]).ranks
     array([0, 0])
     """
-    if policies is None or isinstance(policies, (str, bytes)) or np.ndim(policies) == 0:
+    if not (isinstance(policies, (list, tuple)) or (isinstance(policies, np.ndarray) and policies.ndim)):
         raise TypeError(f"policies must be a sequence of policies, got {type(policies).__name__}")
     if len(policies) == 0:
         raise ValueError("policies must not be empty")
     if hasattr(objective, "values") and callable(objective.values):
-        V = np.array([np.atleast_1d(objective.values(p)) for p in policies], dtype=float)
+        evaluate = objective.values
     elif callable(objective):
-        V = np.array([[float(objective(p))] for p in policies])
+        evaluate = objective
     else:
         raise TypeError("objective must be an objective of prefrl.expressivity or a callable")
+    rows = []
+    for i, p in enumerate(policies):
+        with renamed_errors("policy", f"policies[{i}]"):
+            rows.append(np.atleast_1d(np.asarray(evaluate(p), dtype=float)))
+    V = np.array(rows, dtype=float)
     if not np.all(np.isfinite(V)):
         raise ValueError("objective returned a non-finite value")
     if tol is None:
@@ -246,7 +251,7 @@ def _linear_expressible(F: np.ndarray, ranks, margin: float, shape) -> LinearExp
 
 
 def _check_policies(mdp, policies):
-    if policies is None or isinstance(policies, (str, bytes)) or np.ndim(policies) == 0:
+    if not (isinstance(policies, (list, tuple)) or (isinstance(policies, np.ndarray) and policies.ndim)):
         raise TypeError(f"policies must be a sequence of policies, got {type(policies).__name__}")
     if len(policies) == 0:
         raise ValueError("policies must not be empty")

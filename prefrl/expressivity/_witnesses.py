@@ -22,7 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_integer, check_nonnegative, check_probability
+from .._validation import (
+    check_array,
+    check_integer,
+    check_nonnegative,
+    check_probability,
+    renamed_errors,
+)
 from ..mdp.envs import one_state_env, switch_env
 from ._automata import eventually, next_, prop
 from ._ltl import LTLObjective
@@ -267,6 +273,11 @@ def curve_intervals(g, rays=RAYS, n: int = 31, kappa: float = E_INV) -> list:
     >>> [(round(lo, 9), round(hi, 9)) for lo, hi in curve_intervals(J, rays=(1.0,))]
     [(0.5, 0.5)]
     """
+    if rays is None or isinstance(rays, (str, bytes)):
+        raise TypeError(f"rays must be a sequence of slopes, got {type(rays).__name__}")
+    rays = check_array(rays, "rays", ndim=1)
+    if rays.size == 0 or np.any(rays < 0):
+        raise ValueError("rays must be a non-empty sequence of nonnegative slopes")
     out = []
     for c in (float(c) for c in rays):  # the curve in float64 whatever the rays' dtype
         t0 = 1.0 / max(1.0, c)
@@ -341,4 +352,8 @@ def gini_is_ltl(grid: list, gamma: float = SEP_GAMMA) -> bool:
     rm = RewardMachineObjective(tri, change_machine(3, gamma), np.arange(3)[None, :, None])
     phi = (prop(0) & next_(~prop(0))) | (prop(1) & next_(~prop(1))) | (prop(2) & next_(~prop(2)))
     ltl = LTLObjective(tri, phi, np.eye(3, dtype=bool)[:, None, :, None])
-    return bool(np.array_equal(policy_ordering(rm, grid).ranks, policy_ordering(ltl, grid).ranks))
+    if not (isinstance(grid, (list, tuple)) or (isinstance(grid, np.ndarray) and grid.ndim)):
+        raise TypeError(f"grid must be a list of policies, got {type(grid).__name__}")
+    with renamed_errors("policies", "grid"):
+        return bool(np.array_equal(policy_ordering(rm, grid).ranks,
+                                   policy_ordering(ltl, grid).ranks))

@@ -217,7 +217,8 @@ def dno_loss(log_policy, log_prev, reward, y1, y2, beta: float) -> np.ndarray:
     r = check_array(reward, "reward", ndim=1)
     K = r.size
     if lp.shape != (K,) or lq.shape != (K,):
-        raise ValueError(f"log_policy and log_prev must have shape ({K},)")
+        raise ValueError(f"log_policy and log_prev must have shape ({K},) (the shape of reward), "
+                         f"got {lp.shape} and {lq.shape}")
     a = check_indices(y1, "y1", K)
     b = check_indices(y2, "y2", K)
     if a.shape != b.shape:

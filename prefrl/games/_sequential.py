@@ -182,18 +182,18 @@ class _TrajectoryTree:
     def n_nodes(self, t: int) -> int:
         return self.state[t].size
 
-    def tree_policy(self, policy) -> list[np.ndarray]:
+    def tree_policy(self, policy, name: str = "policy") -> list[np.ndarray]:
         if isinstance(policy, (list, tuple)):
-            out = [check_stochastic_matrix(p, f"policy[{t}]", shape=(self.n_nodes(t), self.A))
+            out = [check_stochastic_matrix(p, f"{name}[{t}]", shape=(self.n_nodes(t), self.A))
                    for t, p in enumerate(policy)]
             if len(out) != self.H:
-                raise ValueError(f"policy must have {self.H} levels, got {len(out)}")
+                raise ValueError(f"{name} must have {self.H} levels, got {len(out)}")
             return out
-        pi = check_stochastic_matrix(policy, "policy")
+        pi = check_stochastic_matrix(policy, name)
         if pi.shape == (self.S, self.A):
             pi = np.broadcast_to(pi, (self.H, self.S, self.A))
         if pi.shape != (self.H, self.S, self.A):
-            raise ValueError(f"policy must have shape ({self.H}, {self.S}, {self.A}) or "
+            raise ValueError(f"{name} must have shape ({self.H}, {self.S}, {self.A}) or "
                              f"({self.S}, {self.A}), got {pi.shape}")
         return [pi[t][self.state[t]] for t in range(self.H)]
 
@@ -269,7 +269,7 @@ def sequential_spo(
     tree, Pm = game._tree, game.preference
     H = tree.H
     A = tree.A
-    pi0 = tree.tree_policy(np.full((H, tree.S, A), 1.0 / A) if init is None else init)
+    pi0 = tree.tree_policy(np.full((H, tree.S, A), 1.0 / A) if init is None else init, "init")
     logits = [safe_log(p) for p in pi0]
     L = Pm.shape[0]
     dists = np.empty((T + 1, L))
@@ -354,7 +354,7 @@ def reward_model_rlhf(
     tree, Pm = game._tree, game.preference
     S, A, H = tree.S, tree.A, tree.H
     b = np.full((H, S, A), 1.0 / A) if behaviour is None else behaviour
-    d_b = tree.forward(tree.tree_policy(b))
+    d_b = tree.forward(tree.tree_policy(b, "behaviour"))
     W = np.outer(d_b, d_b)
     np.fill_diagonal(W, 0.0)
     W /= max(W.sum(), 1e-300)

@@ -200,7 +200,7 @@ def reinforce_pp_advantages(token_rewards, mask, *, logp=None, ref_logp=None, be
     (True, np.True_)
     """
     r = check_array(token_rewards, "token_rewards", ndim=2)
-    m = mask01(mask, r)
+    m = mask01(mask, r, like_name="token_rewards")
     b = check_positive(beta, "beta", allow_zero=True)
     g = check_in_range(gamma, "gamma", 0.0, 1.0)
     if b > 0:
@@ -251,6 +251,7 @@ def remax_advantages(rewards, greedy_rewards, mask):
     check_same_shape("rewards", R, "greedy_rewards", b)
     m = np.asarray(mask)
     if m.ndim != 2 or m.shape[0] != R.shape[0]:
-        raise ValueError(f"mask must have shape ({R.shape[0]}, T), got {m.shape}")
+        raise ValueError(f"mask must have shape ({R.shape[0]}, T) (one row per entry of rewards), "
+                         f"got {m.shape}")
     m = mask01(m, np.zeros(m.shape))
     return (R - b)[:, None] * m

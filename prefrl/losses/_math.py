@@ -63,11 +63,15 @@ def positive_lengths(x, name, like):
     return arr
 
 
-def labels(x, name, like):
+def _from(like_name):
+    return f" (the shape of {like_name})" if like_name else ""
+
+
+def labels(x, name, like, like_name="policy_logps"):
     """Boolean labels of ``like``'s shape (booleans, or 0/1)."""
     arr = np.asarray(x)
     if arr.shape != like.shape:
-        raise ValueError(f"{name} must have shape {like.shape}, got {arr.shape}")
+        raise ValueError(f"{name} must have shape {like.shape}{_from(like_name)}, got {arr.shape}")
     if arr.dtype != bool:
         if not np.all(np.isin(arr, (0, 1))):
             raise ValueError(f"{name} must hold booleans (or 0/1)")
@@ -75,11 +79,12 @@ def labels(x, name, like):
     return arr
 
 
-def mask01(mask, like, name="mask"):
-    """A 0/1 (or boolean) mask of ``like``'s shape, as ``like``'s dtype."""
+def mask01(mask, like, name="mask", like_name=None):
+    """A 0/1 (or boolean) mask of ``like``'s shape (the shape of the argument ``like_name``), as
+    ``like``'s dtype."""
     m = np.asarray(mask)
     if m.shape != like.shape:
-        raise ValueError(f"{name} must have shape {like.shape}, got {m.shape}")
+        raise ValueError(f"{name} must have shape {like.shape}{_from(like_name)}, got {m.shape}")
     if m.dtype != bool:
         m = check_array(m, name, dtype=None)
         if not np.all((m == 0) | (m == 1)):

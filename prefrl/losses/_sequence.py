@@ -80,7 +80,7 @@ def sequence_logps(token_logps, mask, reduction="sum", *, horizon=None):
     """
     check_reduction(reduction, horizon)
     lp = float_array(_finite_under(token_logps, mask), "token_logps", ndim=2)
-    w = mask01(mask, lp)
+    w = mask01(mask, lp, like_name="token_logps")
     s = np.where(w > 0, lp, 0.0).astype(lp.dtype).sum(axis=1)
     if reduction == "sum":
         return s
@@ -97,7 +97,12 @@ def sequence_logps(token_logps, mask, reduction="sum", *, horizon=None):
 
 def _finite_under(token_logps, mask):
     """``token_logps`` with its masked-out entries set to 0 (they may be non-finite)."""
-    lp = np.array(token_logps, dtype=None if hasattr(token_logps, "dtype") else np.float64)
+    if isinstance(token_logps, (str, bytes)) or token_logps is None:
+        raise TypeError(f"token_logps must be an array of numbers, got {type(token_logps).__name__}")
+    try:
+        lp = np.array(token_logps, dtype=None if hasattr(token_logps, "dtype") else np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("token_logps must be an array of numbers") from None
     m = np.asarray(mask)
     if lp.ndim == 2 and m.shape == lp.shape and np.issubdtype(lp.dtype, np.floating):
         lp = np.where(m.astype(bool), lp, np.zeros((), dtype=lp.dtype))

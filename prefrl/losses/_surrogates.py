@@ -91,7 +91,8 @@ def _agg_vg(token_losses, mask, *, mode="token-mean", horizon=None):
     ell = float_array(token_losses, "token_losses", ndim=2)
     m = np.asarray(mask)
     if m.shape != ell.shape:
-        raise ValueError(f"mask must have shape {ell.shape}, got {m.shape}")
+        raise ValueError(f"mask must have shape {ell.shape} (the shape of token_losses), got "
+                         f"{m.shape}")
     W = aggregation_weights(m, mode, horizon, dtype=ell.dtype)
     v = np.asarray((W * np.where(W > 0, ell, 0.0)).sum(), dtype=ell.dtype)
     return ValueAndGrad(v, (W, np.zeros(ell.shape, dtype=ell.dtype)))
@@ -166,7 +167,7 @@ def _advantages(advantages, like):
 def _ppo_vg(logp, old_logp, advantages, mask, *, clip_low=0.2, clip_high=None, dual_clip=None,
             level="token", mode="token-mean", horizon=None, _need_grad=True):
     lp, old = common(("logp", logp), ("old_logp", old_logp), ndim=2)
-    m = mask01(mask, lp)
+    m = mask01(mask, lp, like_name="logp")
     A, seq_adv = _advantages(advantages, lp)
     el, eh, c = check_ppo_options(clip_low, clip_high, dual_clip, level)
     if mode is not None:
@@ -268,7 +269,7 @@ def ppo_clip_loss(logp, old_logp, advantages, mask, *, clip_low=0.2, clip_high=N
 def _cispo_vg(logp, old_logp, advantages, mask, *, clip_low=0.2, clip_high=None,
               max_ratio=None, mode="token-mean", horizon=None):
     lp, old = common(("logp", logp), ("old_logp", old_logp), ndim=2)
-    m = mask01(mask, lp)
+    m = mask01(mask, lp, like_name="logp")
     A, seq_adv = _advantages(advantages, lp)
     if mode is not None:
         check_mode(mode)

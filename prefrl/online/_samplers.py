@@ -301,7 +301,7 @@ def expected_dpo_gradient(theta, P, pairs, policy_features, pi_ref, beta) -> Exp
     """
     cls = LogLinearPolicy(check_array(policy_features, "policy_features", ndim=2), pi_ref)
     K = cls.n_actions
-    theta = check_array(theta, "theta", shape=(cls.dim,))
+    theta = check_array(theta, "theta", shape=(cls.dim,), like="policy_features")
     P = check_preference_matrix(P, "P")
     if P.shape[0] != K:
         raise ValueError(f"P must have shape ({K}, {K}), got {P.shape}")

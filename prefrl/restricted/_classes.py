@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._deprecation import renamed_parameters
-from .._validation import check_array, check_nonnegative, check_positive
+from .._validation import check_array, check_nonnegative, check_positive, renamed_errors
 from ..bradley_terry import linear_bt_mle_counts, population_counts
 from ..policies import LogLinearPolicy, gibbs, regularized_objective
 from ..results import Result
@@ -95,7 +95,8 @@ def policy_value(policy, reward, pi_ref, beta) -> float:
     0.5
     """
     reward = check_array(reward, "reward", ndim=1)
-    return float(regularized_objective(policy, reward, pi_ref, check_positive(beta, "beta")))
+    with renamed_errors("f", "reward"):
+        return float(regularized_objective(policy, reward, pi_ref, check_positive(beta, "beta")))
 
 
 def _rlhf(W, reward_features, policy_features, pi_ref, beta, l2, n_starts, rng, where):

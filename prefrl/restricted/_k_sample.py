@@ -111,11 +111,13 @@ def _k_sample_value_and_grad(cls, theta, Y, r, beta_r, beta_pi, method):
 def _k_sample_inputs(theta, samples, reward, features, pi_ref, beta_r, beta_pi, method):
     """Validated (cls, theta, Y, r, beta_r, beta_pi, method) of the per-group functions."""
     cls = LogLinearPolicy(features, pi_ref)
-    theta = check_array(theta, "theta", shape=(cls.dim,))
+    theta = check_array(theta, "theta", shape=(cls.dim,), like="features")
     r = check_array(reward, "reward", shape=(cls.n_actions,))
     Y = np.atleast_2d(np.asarray(samples))
     if Y.ndim != 2:
         raise ValueError(f"samples must have shape (n, K), got {np.shape(samples)}")
+    if Y.size == 0:
+        raise ValueError("samples must not be empty")
     check_indices(Y.ravel(), "samples", cls.n_actions)
     beta_r, beta_pi = check_positive(beta_r, "beta_r"), check_positive(beta_pi, "beta_pi")
     return cls, theta, Y, r, beta_r, beta_pi, _check_method(method)
@@ -256,7 +258,7 @@ def k_sample_limit(theta, reward, features, pi_ref=None, *, beta_r=1.0, beta_pi=
     (0.0, True)
     """
     cls = LogLinearPolicy(features, pi_ref)
-    theta = check_array(theta, "theta", shape=(cls.dim,))
+    theta = check_array(theta, "theta", shape=(cls.dim,), like="features")
     r = check_array(reward, "reward", shape=(cls.n_actions,))
     beta_r, beta_pi = check_positive(beta_r, "beta_r"), check_positive(beta_pi, "beta_pi")
     method = _check_method(method)

@@ -16,7 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array, check_distribution, check_nonnegative, check_same_shape
+from .._validation import (
+    check_array,
+    check_distribution,
+    check_nonnegative,
+    check_same_shape,
+    check_stochastic_matrix,
+)
 from ..mdp import TabularMDP
 from ._common import _as_sas, _check_gamma
 
@@ -166,6 +172,7 @@ def transition_coverage(transitions, state_dist=None, action_dist=None) -> np.nd
     P = transitions.dense_transitions() if isinstance(transitions, TabularMDP) else transitions
     P = check_array(P, "transitions", ndim=3)
     S, A, _ = P.shape
+    P = check_stochastic_matrix(P, "transitions", shape=(S, A, S))
     DS, DA = _dists(S, A, state_dist, action_dist)
     return DS[:, None, None] * DA[None, :, None] * P
 

@@ -74,7 +74,8 @@ def redistribute(sequence_rewards, weights, mixing: float = 1.0) -> np.ndarray:
     r = check_array(sequence_rewards, "sequence_rewards", ndim=1)
     w = check_array(weights, "weights", ndim=2)
     if w.shape[0] != r.shape[0]:
-        raise ValueError(f"weights must have shape ({r.shape[0]}, H), got {w.shape}")
+        raise ValueError(f"weights must have shape ({r.shape[0]}, H) (a row per entry of "
+                         f"sequence_rewards), got {w.shape}")
     sums = w.sum(axis=1)
     bad = np.abs(sums - 1.0) > 1e-8 * max(1.0, float(np.max(np.abs(w))) * w.shape[1])
     if bad.any():

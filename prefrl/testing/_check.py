@@ -13,6 +13,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, reject, settings
 
 from .. import losses as _losses
+from .._validation import check_integer
 from .strategies import loss_inputs
 
 __all__ = ["check_loss"]
@@ -124,6 +125,9 @@ def check_loss(name: str, *, max_examples: int = 10, torch: bool | None = None,
         raise ValueError(f"name must be a registered loss ({', '.join(sorted(_losses.LOSSES))}); "
                          f"got {name!r}")
     spec = _losses.LOSSES[name]
+    max_examples = check_integer(max_examples, "max_examples", minimum=1)
+    if torch is not None and not isinstance(torch, bool):
+        raise TypeError(f"torch must be True, False or None, got {type(torch).__name__}")
     if torch is None:
         try:
             import torch as _torch  # noqa: F401

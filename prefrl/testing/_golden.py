@@ -11,12 +11,13 @@ seeded by ``(seed, crc32(name))``, so that adding a loss never changes the other
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .._validation import as_rng
+from .._validation import as_rng, check_integer
 from .._version import __version__
 from ._specs import SPECS
 from ._values import reference_value_and_grad
@@ -177,7 +178,14 @@ def golden_vectors(path, *, seed=0):
     >>> "dpo" in data["cases"] and data["cases"]["ipo"]["options"]
     {'beta': 0.1}
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or path-like, got {type(path).__name__}")
     path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"path {str(path)!r}: its folder does not exist")
+    if path.is_dir():
+        raise ValueError(f"path {str(path)!r} is a folder, must be a file to write")
+    seed = check_integer(seed, "seed", minimum=0)
     doc = {
         "prefrl_version": __version__,
         "seed": seed,

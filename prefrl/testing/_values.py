@@ -41,10 +41,23 @@ def reference_value_and_grad(name, arrays, kwargs, options):
     >>> float(v[0]), float(g[0][0])
     (0.0, 0.0)
     """
-    if name in _losses.GRADIENTS:
-        v, g = _losses.GRADIENTS[name](*arrays, **kwargs, **options)
-        return np.asarray(v), tuple(np.asarray(x) for x in g)
-    return np.asarray(getattr(_losses, name)(*arrays, **kwargs, **options)), None
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if name not in _losses.GRADIENTS and not callable(getattr(_losses, name, None)):
+        raise ValueError(f"name must name a registered loss or a function of prefrl.losses, "
+                         f"got {name!r}")
+    if not (isinstance(arrays, (list, tuple)) or (isinstance(arrays, np.ndarray) and arrays.ndim)):
+        raise TypeError(f"arrays must be a sequence of arrays, got {type(arrays).__name__}")
+    for arg, value in (("kwargs", kwargs), ("options", options)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{arg} must be a dict, got {type(value).__name__}")
+    try:
+        if name in _losses.GRADIENTS:
+            v, g = _losses.GRADIENTS[name](*arrays, **kwargs, **options)
+            return np.asarray(v), tuple(np.asarray(x) for x in g)
+        return np.asarray(getattr(_losses, name)(*arrays, **kwargs, **options)), None
+    except (ValueError, TypeError) as exc:  # name the argument the bad input came in
+        raise type(exc)(f"arrays, kwargs or options of {name}: {exc}") from exc
 
 
 def token_reference(inp, options):

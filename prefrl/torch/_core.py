@@ -27,6 +27,10 @@ def tensor(x, name, ndim=None, like=None):
                                 device=None if like is None else like.device)
         except (TypeError, ValueError, RuntimeError) as exc:
             raise TypeError(f"{name} must be a tensor or an array of numbers: {exc}") from None
+    if x.is_complex():
+        raise TypeError(f"{name} must be real, got a complex tensor (take .real explicitly)")
+    if x.dtype == torch.bool:
+        raise TypeError(f"{name} must be a tensor of numbers, got booleans")
     if not torch.is_floating_point(x):
         x = x.to(torch.float64 if like is None else like.dtype)
     if ndim is not None:
@@ -93,9 +97,23 @@ def labels(x, name, like):
     return t
 
 
+def as_mask(mask, device, name="mask"):
+    """``mask`` as a tensor on ``device`` (not yet checked for 0/1), or a TypeError naming it."""
+    if mask is None or isinstance(mask, (str, bytes)):
+        raise TypeError(f"{name} must be a tensor or an array of 0/1 or booleans, got "
+                        f"{type(mask).__name__}")
+    try:
+        m = torch.as_tensor(mask, device=device)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(f"{name} must be a tensor or an array of 0/1 or booleans: {exc}") from None
+    if m.is_complex():
+        raise TypeError(f"{name} must be real, got a complex tensor")
+    return m
+
+
 def mask01(mask, like, name="mask"):
     """A 0/1 (or boolean) mask of ``like``'s shape, as ``like``'s dtype."""
-    m = torch.as_tensor(mask, device=like.device)
+    m = as_mask(mask, like.device, name)
     if m.shape != like.shape:
         raise ValueError(f"{name} must have shape {tuple(like.shape)}, got {tuple(m.shape)}")
     if m.dtype != torch.bool and not bool(((m == 0) | (m == 1)).all()):

@@ -23,7 +23,7 @@ from ..losses.checks import (
     check_mode,
     check_ppo_options,
 )
-from ._core import finite, mask01, same, tensor
+from ._core import as_mask, finite, mask01, same, tensor
 
 __all__ = [
     "aggregate",
@@ -139,7 +139,7 @@ def remax_advantages(rewards, greedy_rewards, mask):
             [-0.5000, -0.0000]], dtype=torch.float64)
     """
     R, b = same([("rewards", rewards), ("greedy_rewards", greedy_rewards)])
-    m = torch.as_tensor(mask, device=R.device)
+    m = as_mask(mask, R.device)
     if m.ndim != 2 or m.shape[0] != R.shape[0]:
         raise ValueError(f"mask must have shape ({R.shape[0]}, T), got {tuple(m.shape)}")
     return (R - b)[:, None] * mask01(m, torch.zeros(m.shape, dtype=R.dtype, device=R.device))
@@ -187,7 +187,7 @@ def aggregation_weights(mask, mode="token-mean", horizon=None, *, dtype=torch.fl
             [0.5000, 0.0000]], dtype=torch.float64)
     """
     check_mode(mode)
-    m = torch.as_tensor(mask, device=device)
+    m = as_mask(mask, device)
     if m.ndim != 2:
         raise ValueError(f"mask must have 2 dimensions, got shape {tuple(m.shape)}")
     m = mask01(m, torch.zeros(m.shape, dtype=dtype, device=m.device))
@@ -219,7 +219,7 @@ def aggregate(token_losses, mask, mode="token-mean", horizon=None):
     3.0
     """
     ell = tensor(token_losses, "token_losses", ndim=2)
-    m = torch.as_tensor(mask, device=ell.device)
+    m = as_mask(mask, ell.device)
     if m.shape != ell.shape:
         raise ValueError(f"mask must have shape {tuple(ell.shape)}, got {tuple(m.shape)}")
     W = aggregation_weights(m, mode, horizon, dtype=ell.dtype, device=ell.device)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..losses.checks import check_reduction
-from ._core import mask01, tensor
+from ._core import as_mask, mask01, tensor
 
 __all__ = ["sequence_logps"]
 
@@ -29,7 +29,7 @@ def sequence_logps(token_logps, mask, reduction="sum", *, horizon=None):
     """
     check_reduction(reduction, horizon)
     if isinstance(token_logps, torch.Tensor):
-        m0 = torch.as_tensor(mask, device=token_logps.device)
+        m0 = as_mask(mask, token_logps.device)
         if m0.shape == token_logps.shape:  # masked entries may be non-finite: never read them
             token_logps = torch.where(m0.bool(), token_logps, torch.zeros_like(token_logps))
     lp = tensor(token_logps, "token_logps", ndim=2)
