@@ -13,6 +13,7 @@ callers write ``P = check_preference_matrix(P)`` and go on.
 - distributions: :func:`check_distribution`, :func:`check_stochastic_matrix`,
   :func:`check_preference_matrix` (``P + P.T == 1`` within :data:`ATOL`);
 - randomness: :func:`as_rng` (a Generator or a seed; None is refused);
+- model objects: :func:`frozen_copy` (a read-only copy of an input array);
 - messages: :func:`format_index`, :func:`renamed_errors` (re-raise a helper's error under the
   caller's argument name).
 
@@ -42,6 +43,7 @@ __all__ = [
     "check_same_shape",
     "check_stochastic_matrix",
     "format_index",
+    "frozen_copy",
     "input_eps",
     "input_tolerance",
     "renamed_errors",
@@ -111,6 +113,20 @@ def format_index(idx: Sequence[int] | tuple | int) -> str:
     if isinstance(idx, (int, np.integer)):
         return f"[{int(idx)}]"
     return "[" + ", ".join(str(int(i)) for i in idx) + "]"
+
+
+def frozen_copy(a) -> np.ndarray:
+    """A read-only copy of the array ``a``, for a model object that owns its arrays.
+
+    Examples
+    --------
+    >>> x = np.zeros(2); y = frozen_copy(x); x[0] = 1.0
+    >>> y.tolist(), y.flags.writeable
+    ([0.0, 0.0], False)
+    """
+    out = np.array(a, copy=True)
+    out.flags.writeable = False
+    return out
 
 
 @contextlib.contextmanager

@@ -36,6 +36,7 @@ from ._validation import (
     check_integer,
     check_positive,
     check_stochastic_matrix,
+    frozen_copy,
 )
 from .policies import log_softmax
 from .results import Result
@@ -96,7 +97,7 @@ class SGD:
     momentum: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _per_run(self.lr, "lr", None))
+        object.__setattr__(self, "lr", frozen_copy(_per_run(self.lr, "lr", None)))
         object.__setattr__(
             self, "momentum", check_in_range(self.momentum, "momentum", 0.0, 1.0, high_open=True)
         )
@@ -149,7 +150,7 @@ class Adam:
     eps: float = 1e-8
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _per_run(self.lr, "lr", None))
+        object.__setattr__(self, "lr", frozen_copy(_per_run(self.lr, "lr", None)))
         object.__setattr__(self, "b1", check_in_range(self.b1, "b1", 0.0, 1.0, high_open=True))
         object.__setattr__(self, "b2", check_in_range(self.b2, "b2", 0.0, 1.0, high_open=True))
         object.__setattr__(self, "eps", check_positive(self.eps, "eps"))

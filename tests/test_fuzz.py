@@ -468,3 +468,45 @@ def test_the_fuzz_probe_classifies_correctly():
     assert {o for _, k, o in probe("m.silent", silent)} == {"accepted"}
     assert ("mode", "option", "accepted") in probe("m.any_mode", any_mode)
     assert ("x", "valid", "mutates") in probe("m.mutating", mutating)
+
+
+def _model_instances():
+    """``(qualname, instance)`` of every public class that is not a result, built by the first
+    example of its docstring."""
+    from prefrl.results import Result
+
+    seen = set()
+    for mod in _public_modules():
+        for attr in getattr(mod, "__all__", ()):
+            cls = getattr(mod, attr, None)
+            if not inspect.isclass(cls) or id(cls) in seen or issubclass(cls, (Result, Exception)):
+                continue
+            seen.add(id(cls))
+            tests = doctest.DocTestFinder(recurse=False).find(cls, attr, globs={})
+            namespace = dict(vars(importlib.import_module(cls.__module__)), np=np)
+            for example in tests[0].examples if tests else ():
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        exec(compile(example.source, "<example>", "exec"), namespace)
+                except Exception:
+                    continue
+            for value in namespace.values():
+                if type(value) is cls:
+                    yield f"{mod.__name__}.{attr}", value
+                    break
+
+
+def test_model_objects_own_read_only_arrays():
+    """A model object (an MDP, an objective, a game, an optimiser, ...) keeps read-only copies of
+    its arrays: mutating the caller's array afterwards, or the attribute, changes nothing."""
+    checked, writable = 0, []
+    for qualname, obj in _model_instances():
+        fields = vars(obj) if hasattr(obj, "__dict__") else {}
+        for name, value in fields.items():
+            if isinstance(value, np.ndarray) and not name.startswith("_"):
+                checked += 1
+                if value.flags.writeable:
+                    writable.append(f"{qualname}.{name}")
+    assert not writable, f"writable arrays in model objects: {writable}"
+    assert checked >= 20

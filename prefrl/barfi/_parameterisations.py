@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_array, check_in_range
+from .._validation import check_array, check_in_range, frozen_copy
 from ..mdp import TabularMDP
 from ..shaping import shaping_reward
 
@@ -65,6 +65,17 @@ class RewardParameterisation:
     base: np.ndarray
     features: np.ndarray
     names: tuple
+
+    def __post_init__(self):
+        base = check_array(self.base, "base", ndim=2)
+        feats = check_array(self.features, "features", ndim=3,
+                            shape=(None, *base.shape), like="base")
+        if isinstance(self.names, (str, bytes)) or len(self.names) != feats.shape[0] or not all(
+                isinstance(n, str) for n in self.names):
+            raise ValueError(f"names must be {feats.shape[0]} strings, one per feature")
+        object.__setattr__(self, "base", frozen_copy(base))
+        object.__setattr__(self, "features", frozen_copy(feats))
+        object.__setattr__(self, "names", tuple(self.names))
 
     @property
     def n_params(self) -> int:

@@ -118,6 +118,23 @@ class DeterministicAutomaton:
     start: int
     acceptance: tuple
 
+    def __post_init__(self):
+        d = np.asarray(self.delta)
+        if d.dtype.kind not in "iu" or d.ndim != 2 or d.size == 0:
+            raise ValueError(f"delta must be a non-empty integer array of shape (Q, L), got "
+                             f"{d.dtype} of shape {d.shape}")
+        if d.min() < 0 or d.max() >= d.shape[0]:
+            raise ValueError(f"delta must hold states in [0, {d.shape[0]})")
+        if isinstance(self.start, bool) or not isinstance(self.start, (int, np.integer)) or not (
+                0 <= self.start < d.shape[0]):
+            raise ValueError(f"start must be a state in [0, {d.shape[0]}), got {self.start!r}")
+        if not isinstance(self.acceptance, tuple) or not self.acceptance:
+            raise TypeError("acceptance must be a tuple such as ('inf', mask)")
+        out = np.array(d, dtype=np.int64, copy=True)
+        out.flags.writeable = False
+        object.__setattr__(self, "delta", out)
+        object.__setattr__(self, "start", int(self.start))
+
     @property
     def n_states(self) -> int:
         """Number of automaton states Q."""

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.sparse.csgraph import connected_components
 
 from .._deprecation import renamed_parameters
+from .._validation import frozen_copy
 from ..mdp.envs import one_state_env, stay_go_env  # noqa: F401  (used by the doctests)
 from ..results import Result
 from ._automata import DeterministicAutomaton, Formula, eventually, prop, to_automaton  # noqa: F401
@@ -337,7 +338,7 @@ class LTLObjective(_Objective):
     @renamed_parameters(env="mdp")
     def __init__(self, mdp, formula, propositions):
         self.mdp = _check_mdp(mdp)
-        self.propositions = np.asarray(propositions)
+        self.propositions = frozen_copy(np.asarray(propositions))
         transition_labels(mdp, propositions)  # validates
         self.automaton = _as_automaton(formula, _n_props(propositions))
         self.formula = formula

@@ -32,6 +32,7 @@ from .._validation import (
     check_in_range,
     check_nonnegative,
     check_stochastic_matrix,
+    frozen_copy,
 )
 from ..mdp import TabularMDP
 from ..mdp.envs import one_state_env, stay_go_env  # noqa: F401  (used by the doctests)
@@ -58,19 +59,19 @@ def _check_mdp(mdp) -> TabularMDP:
 
 
 def _check_reward_shape(mdp, reward, name="reward") -> np.ndarray:
-    """A reward of shape (S, A) or (S, A, S), returned as given (validated)."""
+    """A reward of shape (S, A) or (S, A, S), returned as a read-only copy (validated)."""
     S, A = mdp.n_states, mdp.n_actions
     R = check_array(reward, name, ndim=(2, 3))
     if R.shape[:2] != (S, A) or (R.ndim == 3 and R.shape[2] != S):
         raise ValueError(f"{name} must have shape ({S}, {A}) or ({S}, {A}, {S}), got {R.shape}")
-    return R
+    return frozen_copy(R)
 
 
 def _check_reward(mdp, reward, name="reward"):
     """Expected reward r[s, a] (S, A) from an (S, A) or (S, A, S) reward."""
     R = _check_reward_shape(mdp, reward, name)
     if R.ndim == 3:
-        R = np.einsum("sat,sat->sa", mdp.dense_transitions(), R)
+        R = frozen_copy(np.einsum("sat,sat->sa", mdp.dense_transitions(), R))
     return R
 
 
@@ -328,7 +329,7 @@ class OuterMultiObjective(_Objective):
             raise TypeError("f must be callable")
         self.mdp = _check_mdp(mdp)
         R = check_array(rewards, "rewards", shape=(None, mdp.n_states, mdp.n_actions))
-        self.rewards, self.f = R, f
+        self.rewards, self.f = frozen_copy(R), f
         self._discounted = _with_gamma(mdp, gamma)
         self.gamma = self._discounted.gamma
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._deprecation import renamed_parameters
-from .._validation import check_array, check_in_range, check_integer
+from .._validation import check_array, check_in_range, check_integer, frozen_copy
 from ..mdp import TabularMDP
 from ..mdp.envs import one_state_env  # noqa: F401  (used by the doctests)
 from ._objectives import _check_mdp, _Objective
@@ -47,7 +47,7 @@ def _check_labelling(mdp, labelling, n_letters, name="labelling"):
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"{name}{list(idx)} = {L[idx]}, must be in [0, {n_letters})")
-    return L.astype(np.int64)
+    return frozen_copy(L.astype(np.int64))
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,8 +105,8 @@ class RewardMachine:
         start = check_integer(self.start, "start", minimum=0)
         if start >= U:
             raise ValueError(f"start must be in [0, {U}), got {start}")
-        object.__setattr__(self, "delta", d.astype(np.int64))
-        object.__setattr__(self, "rewards", R)
+        object.__setattr__(self, "delta", frozen_copy(d.astype(np.int64)))
+        object.__setattr__(self, "rewards", frozen_copy(R))
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "gamma",
                            check_in_range(self.gamma, "gamma", 0.0, 1.0, high_open=True))

@@ -26,6 +26,7 @@ from .._validation import (
     check_positive,
     check_preference_matrix,
     check_stochastic_matrix,
+    frozen_copy,
 )
 from ..bradley_terry import linear_bt_mle_counts
 from ._loop import safe_log
@@ -103,7 +104,7 @@ class TrajectoryGame:
                             f"{i} and {j}, must be 1 (a preference probability)")
                     Pm[i, j], Pm[j, i] = p, 1.0 - p
             preference = Pm
-        self.preference = check_preference_matrix(preference, "preference")
+        self.preference = frozen_copy(check_preference_matrix(preference, "preference"))
         if self.preference.shape[0] != L:
             raise ValueError(f"preference must have shape ({L}, {L}) for the {L} trajectories")
 

@@ -39,6 +39,7 @@ from .._validation import (
     check_integer,
     check_positive,
     check_probability,
+    frozen_copy,
 )
 from ..results import Result
 
@@ -315,7 +316,7 @@ class P2ROracle:
             if nrm > self.bound * (1 + 1e-12):
                 raise ValueError(f"true_theta has norm {nrm:.6g}, must be <= bound = "
                                  f"{self.bound:.6g}")
-            self.true_theta = theta
+            self.true_theta = frozen_copy(theta)
             if not self.exact:
                 self._rng = as_rng(rng)
         else:
@@ -323,9 +324,9 @@ class P2ROracle:
                 raise TypeError("comparison_fn must be callable")
             self.true_theta = None
         self._fn = comparison_fn
-        self.features = phi
+        self.features = frozen_copy(phi)
         self.reference_index = ref
-        self.diffs = phi - phi[ref]
+        self.diffs = frozen_copy(phi - phi[ref])
         self._norms = np.linalg.norm(self.diffs, axis=1)
         self._X: list[np.ndarray] = []
         self._y: list[float] = []
