@@ -34,24 +34,12 @@ import numpy as np
 
 from prefrl.losses import grpo_advantages, rloo_advantages
 from prefrl.pg_theory import (
+    ESTIMATORS,
     expected_update,
     greso_selective_rollouts,
     zero_advantage_probability,
 )
 from prefrl.registry import theorem
-
-_ENUMERATED = (
-    "reinforce",
-    "reinforce_baseline",
-    "rloo",
-    "grpo",
-    "grpo_no_std",
-    "dr_grpo",
-    "reinforce_pp",
-    "reinforce_pp_baseline",
-    "raft",
-    "reinforce_rej",
-)
 
 
 def _draw_p(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -69,7 +57,7 @@ def draw_bandit(rng: np.random.Generator) -> dict:
     return {
         "p": _draw_p(rng, int(rng.integers(1, 4))),
         "group_size": G,
-        "estimator": str(rng.choice(_ENUMERATED)),
+        "estimator": str(rng.choice(ESTIMATORS)),
         "eps": float(rng.choice([0.0, 1e-4, 0.5])),
         "ddof": int(rng.integers(0, min(2, G))) if G > 1 else 1,
         "normaliser": str(rng.choice(["batch", "prompt", "none"])),
