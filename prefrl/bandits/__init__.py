@@ -29,25 +29,32 @@ Soudry et al. 2018, Ji and Telgarsky 2019) with ``exists=False`` and the ``direc
 
 Map of the package
 ------------------
-==================  ================================================================================
-file                papers and public names
-==================  ================================================================================
-``_psipo.py``       Azar et al. 2024 (IPO paper), Eqs. 6-9; Rafailov et al. 2023 (DPO), Eq. 4:
-                    :func:`kl_regularized_optimum`, :func:`psipo_objective`, :func:`psipo_optimum`,
-                    :func:`ipo_optimum`
-``_dpo.py``         Rafailov et al. 2023 (DPO), Eqs. 2-4 and 7; Azar et al. 2024, Eqs. 5, 13, 16,
-                    17, Props. 3-4, Sec. 4.2: :func:`dpo_population_optimum`,
-                    :func:`dpo_dataset_optimum`, :func:`rlhf_optimum`, :func:`ipo_dataset_optimum`,
-                    :func:`dpo_population_loss`, :func:`ipo_population_loss`
-``_unpaired.py``    Richemond et al. 2024 (DRO); Abdolmaleki et al. 2024 (PMPO):
-                    :func:`dro_population_loss`, :func:`dro_optimum`, :class:`DROOptimum`,
-                    :func:`pmpo_objective`, :func:`pmpo_optimum`, :class:`PMPOOptimum`
-``_simpo.py``       Meng, Xia and Chen 2024 (SimPO), Eq. 6: :func:`simpo_population_loss`
-``_tilts.py``       Han et al. 2024 (VAS); Fu et al. 2025 (PAR): :func:`value_augmented_policy`,
-                    :class:`VASResult`, :func:`preference_as_reward`
-``_results.py``     :class:`BanditOptimum` (shared by ``_psipo`` and ``_dpo``)
-``_common.py``      argument checks and context broadcasting shared by the files above
-==================  ================================================================================
+======================  ============================================================================
+file                    papers and public names
+======================  ============================================================================
+``_psipo.py``           Azar et al. 2024 (IPO paper), Eqs. 6-9; Rafailov et al. 2023 (DPO),
+                        Eq. 4: :func:`kl_regularized_optimum`, :func:`psipo_objective`,
+                        :func:`psipo_optimum`, :func:`ipo_optimum`
+``_dpo.py``             Rafailov et al. 2023 (DPO), Eqs. 2-4 and 7; Azar et al. 2024, Eqs. 5, 13,
+                        16, 17, Props. 3-4, Sec. 4.2: :func:`dpo_population_optimum`,
+                        :func:`dpo_dataset_optimum`, :func:`rlhf_optimum`,
+                        :func:`ipo_dataset_optimum`, :func:`dpo_population_loss`,
+                        :func:`ipo_population_loss`
+``_unpaired.py``        Richemond et al. 2024 (DRO); Abdolmaleki et al. 2024 (PMPO):
+                        :func:`dro_population_loss`, :func:`dro_optimum`, :class:`DROOptimum`,
+                        :func:`pmpo_objective`, :func:`pmpo_optimum`, :class:`PMPOOptimum`
+``_simpo.py``           Meng, Xia and Chen 2024 (SimPO), Eq. 6: :func:`simpo_population_loss`
+``_simpo_length.py``    Meng, Xia and Chen 2024 (SimPO): the exact optimum with response lengths,
+                        normalised or summed, and the margin: :func:`simpo_population_optimum`,
+                        :func:`simpo_two_action_gap`, :class:`SimPOOptimum`
+``_desiderata.py``      Hu, He and Wipf 2024 ("New Desiderata for DPO"; criteria reconstructed):
+                        :func:`bt_optimal_policy`, :func:`explicit_bt_population_loss`,
+                        :func:`explicit_bt_optimum`
+``_tilts.py``           Han et al. 2024 (VAS); Fu et al. 2025 (PAR): :func:`value_augmented_policy`,
+                        :class:`VASResult`, :func:`preference_as_reward`
+``_results.py``         :class:`BanditOptimum` (shared by ``_psipo`` and ``_dpo``)
+``_common.py``          argument checks and context broadcasting shared by the files above
+======================  ============================================================================
 
 The Bradley-Terry fits the DPO and RLHF optima rest on are in :mod:`prefrl.bradley_terry`
 (``prefrl.bandits.bt_mle`` and ``prefrl.bandits.BTFit`` still import from here).
@@ -60,6 +67,7 @@ array([0.7311, 0.2689])
 from __future__ import annotations
 
 from ..bradley_terry import BTFit, bt_mle  # noqa: F401  (moved to prefrl.bradley_terry)
+from ._desiderata import bt_optimal_policy, explicit_bt_optimum, explicit_bt_population_loss
 from ._dpo import (
     dpo_dataset_optimum,
     dpo_population_loss,
@@ -71,6 +79,7 @@ from ._dpo import (
 from ._psipo import ipo_optimum, kl_regularized_optimum, psipo_objective, psipo_optimum
 from ._results import BanditOptimum
 from ._simpo import simpo_population_loss
+from ._simpo_length import SimPOOptimum, simpo_population_optimum, simpo_two_action_gap
 from ._tilts import VASResult, preference_as_reward, value_augmented_policy
 from ._unpaired import (
     DROOptimum,
@@ -85,12 +94,16 @@ __all__ = [
     "BanditOptimum",
     "DROOptimum",
     "PMPOOptimum",
+    "SimPOOptimum",
     "VASResult",
+    "bt_optimal_policy",
     "dpo_dataset_optimum",
     "dpo_population_loss",
     "dpo_population_optimum",
     "dro_optimum",
     "dro_population_loss",
+    "explicit_bt_optimum",
+    "explicit_bt_population_loss",
     "ipo_dataset_optimum",
     "ipo_optimum",
     "ipo_population_loss",
@@ -102,5 +115,7 @@ __all__ = [
     "psipo_optimum",
     "rlhf_optimum",
     "simpo_population_loss",
+    "simpo_population_optimum",
+    "simpo_two_action_gap",
     "value_augmented_policy",
 ]
